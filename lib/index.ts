@@ -1,0 +1,5 @@
+// What notebooks import: `import * as gr from './lib'`.
+export * from './types';
+export * from './backend';
+export * as safe from './tf/safe-ops';
+export { gradCheck } from './tf/gradcheck';

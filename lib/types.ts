@@ -1,0 +1,99 @@
+// The core shapes every part of the kit agrees on. Inputs are always NHWC floats in [0, 1]; labels are int32 class indices.
+import type * as tf from '@tensorflow/tfjs';
+
+export type Mode = 'train' | 'eval';
+
+/** A classifier: inputs in [0,1] (normalization lives inside), logits out. */
+export interface Model {
+  readonly name: string;
+  /** [height, width, channels] of one input. */
+  readonly inputShape: readonly [number, number, number];
+  readonly numClasses: number;
+  /** 'train' uses batch statistics (and dropout, if any); 'eval' uses running statistics. Set it explicitly. */
+  mode: Mode;
+  /** Logits [B, numClasses]. Differentiable twice w.r.t. inputs and weights on every backend. */
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  /** Trainable weights. */
+  readonly variables: tf.Variable[];
+  /** Non-trainable state saved in checkpoints (batch-norm running statistics); empty if none. */
+  readonly state: tf.Variable[];
+  /** Number of trainable scalars. */
+  paramCount(): number;
+  dispose(): void;
+}
+
+/** What a loss term may need to know besides the batch. */
+export interface LossContext {
+  epoch: number;
+  step: number;
+  /** Seed for anything random in this step (derived from the run seed and the step): reproducible runs. */
+  seed: number;
+}
+
+/**
+ * One additive piece of a training objective: cross-entropy, a regularizer, an adversarial-training loss.
+ * `value` returns the UNWEIGHTED scalar; the trainer adds `weight * value` and logs `value` under `name`.
+ * It must be differentiable w.r.t. model.variables (the trainer takes its gradient).
+ */
+export interface LossTerm {
+  readonly name: string;
+  readonly weight: number;
+  value(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, ctx: LossContext): tf.Scalar;
+}
+
+export type Norm = 'linf' | 'l2' | 'l1' | 'flow';
+
+export interface ThreatModel {
+  norm: Norm;
+  /** Budget in input units ([0,1] pixels) or, for 'flow', in sampling-grid units (coordinates in [-1,1]). */
+  eps: number;
+  targeted?: boolean;
+}
+
+export interface AttackRunOptions {
+  /** Seed for random starts / random search: same seed, same adversarial examples. */
+  seed?: number;
+  /** Target labels for targeted attacks. */
+  targets?: tf.Tensor1D;
+  /** Called after each iteration with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** An attack: model + clean inputs in [0,1] + labels -> adversarial inputs in [0,1] within the threat model. */
+export interface Attack {
+  readonly name: string;
+  readonly threat: ThreatModel;
+  run(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, opts?: AttackRunOptions): tf.Tensor4D;
+}
+
+export type Split = 'train' | 'test';
+
+export interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
+export interface BatchOptions {
+  size: number;
+  seed?: number;
+  shuffle?: boolean;
+  /** Keep the last, smaller batch (default true). */
+  remainder?: boolean;
+}
+
+/** A labelled image data set held in memory; tensors are created per batch (callers dispose them). */
+export interface DataSet {
+  readonly name: string;
+  /** [height, width, channels]. */
+  readonly shape: readonly [number, number, number];
+  readonly classNames: readonly string[];
+  size(split: Split): number;
+  /** Labels of a split, in order. */
+  labels(split: Split): Int32Array;
+  /** Mini-batches as float tensors in [0,1]; seeded shuffle. */
+  batches(split: Split, opts: BatchOptions): Iterable<Batch>;
+  /** Examples at the given indices as one batch. */
+  batch(split: Split, indices: ArrayLike<number>): Batch;
+  /** A seeded, class-stratified subset: `n` train examples (and `nTest` test examples, default all). */
+  take(n: number, opts?: { seed?: number; nTest?: number }): DataSet;
+}
