@@ -3,3 +3,4 @@ export * from './types';
 export * from './backend';
 export * as safe from './tf/safe-ops';
 export { gradCheck } from './tf/gradcheck';
+export * from './experiment';

@@ -1,0 +1,215 @@
+// A minimal Jupyter client (messaging protocol v5 over zeromq) that runs cells in a real tslab kernel,
+// so what passes headlessly runs the same way in JupyterLab.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zmq from 'zeromq';
+import { kernelArgv } from './kernelspec';
+
+export interface Output {
+  output_type: 'stream' | 'display_data' | 'execute_result' | 'error';
+  [k: string]: unknown;
+}
+
+export interface CellResult {
+  status: 'ok' | 'error';
+  outputs: Output[];
+  executionCount: number | null;
+  /** stderr text and error messages, for reporting failures. */
+  errorText: string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const DELIM = '<IDS|MSG>';
+
+export class KernelSession {
+  private proc!: ChildProcess;
+  private shell!: zmq.Dealer;
+  private iopub!: zmq.Subscriber;
+  private control!: zmq.Dealer;
+  private key = crypto.randomBytes(16).toString('hex');
+  private session = crypto.randomUUID();
+  private connFile = '';
+  private iopubQueue: Record<string, unknown>[] = [];
+  private iopubWaiters: (() => void)[] = [];
+  private closed = false;
+  /** Everything the kernel process printed, for diagnosing a crash. */
+  processLog = '';
+
+  static async start(opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<KernelSession> {
+    const k = new KernelSession();
+    await k.init(opts);
+    return k;
+  }
+
+  private async init(opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<void> {
+    const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(),
+      control_port: await freePort(), hb_port: await freePort() };
+    const conn = { transport: 'tcp', ip: '127.0.0.1', signature_scheme: 'hmac-sha256', key: this.key, kernel_name: 'gradreg-tslab', ...ports };
+    this.connFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-kernel-')), 'connection.json');
+    fs.writeFileSync(this.connFile, JSON.stringify(conn));
+    const [cmd, ...args] = kernelArgv(this.connFile);
+    this.proc = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.proc.stdout?.on('data', (d: Buffer) => { this.processLog += d.toString(); });
+    this.proc.stderr?.on('data', (d: Buffer) => { this.processLog += d.toString(); });
+    this.shell = new zmq.Dealer();
+    this.control = new zmq.Dealer();
+    this.iopub = new zmq.Subscriber();
+    this.shell.connect(`tcp://127.0.0.1:${ports.shell_port}`);
+    this.control.connect(`tcp://127.0.0.1:${ports.control_port}`);
+    this.iopub.connect(`tcp://127.0.0.1:${ports.iopub_port}`);
+    this.iopub.subscribe();
+    void this.pumpIopub();
+    // The kernel is ready once it answers kernel_info; iopub subscriptions may miss early messages, so retry.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (this.proc.exitCode !== null) throw new Error(`tslab kernel exited (code ${this.proc.exitCode}) before it was ready:\n${this.processLog}`);
+      const id = await this.send(this.shell, 'kernel_info_request', {});
+      const reply = await Promise.race([this.receiveReply(id), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+      if (reply) break;
+      if (Date.now() > deadline) throw new Error(`tslab kernel did not answer within 60 s:\n${this.processLog}`);
+    }
+  }
+
+  private sign(parts: string[]): string {
+    const h = crypto.createHmac('sha256', this.key);
+    for (const p of parts) h.update(p);
+    return h.digest('hex');
+  }
+
+  private async send(sock: zmq.Dealer, msgType: string, content: object): Promise<string> {
+    const msgId = crypto.randomUUID();
+    const header = JSON.stringify({ msg_id: msgId, username: 'gradreg', session: this.session, date: new Date().toISOString(), msg_type: msgType, version: '5.3' });
+    const parts = [header, '{}', '{}', JSON.stringify(content)];
+    await sock.send([DELIM, this.sign(parts), ...parts]);
+    return msgId;
+  }
+
+  private parse(frames: Buffer[]): Record<string, unknown> & { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> } {
+    const i = frames.findIndex((f) => f.toString() === DELIM);
+    const [header, parent, metadata, content] = frames.slice(i + 2, i + 6).map((f) => JSON.parse(f.toString()));
+    return { header, parent_header: parent, metadata, content };
+  }
+
+  private replies = new Map<string, Record<string, unknown>>();
+  private replyWaiters = new Map<string, (m: Record<string, unknown>) => void>();
+  private pumpingShell = false;
+
+  private async pumpShell(): Promise<void> {
+    if (this.pumpingShell) return;
+    this.pumpingShell = true;
+    try {
+      while (!this.closed) {
+        const frames = (await this.shell.receive()) as Buffer[];
+        const m = this.parse(frames);
+        const pid = m.parent_header.msg_id ?? '';
+        const w = this.replyWaiters.get(pid);
+        if (w) { this.replyWaiters.delete(pid); w(m); } else this.replies.set(pid, m);
+      }
+    } catch { /* socket closed */ }
+  }
+
+  private receiveReply(msgId: string): Promise<Record<string, unknown>> {
+    void this.pumpShell();
+    const have = this.replies.get(msgId);
+    if (have) { this.replies.delete(msgId); return Promise.resolve(have); }
+    return new Promise((resolve) => this.replyWaiters.set(msgId, resolve));
+  }
+
+  private async pumpIopub(): Promise<void> {
+    try {
+      while (!this.closed) {
+        const frames = (await this.iopub.receive()) as Buffer[];
+        this.iopubQueue.push(this.parse(frames));
+        for (const w of this.iopubWaiters.splice(0)) w();
+      }
+    } catch { /* socket closed */ }
+  }
+
+  private async nextIopub(): Promise<Record<string, unknown>> {
+    while (this.iopubQueue.length === 0) await new Promise<void>((r) => this.iopubWaiters.push(r));
+    return this.iopubQueue.shift()!;
+  }
+
+  /** Runs one cell and collects its outputs; resolves when the kernel is idle again. */
+  async execute(code: string): Promise<CellResult> {
+    const msgId = await this.send(this.shell, 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    const outputs: Output[] = [];
+    let errorText = '';
+    let idle = false;
+    const replyP = this.receiveReply(msgId);
+    while (!idle) {
+      const m = (await this.nextIopub()) as { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> };
+      if (m.parent_header.msg_id !== msgId) continue;
+      const c = m.content;
+      switch (m.header.msg_type) {
+        case 'stream': {
+          const last = outputs[outputs.length - 1];
+          if (last && last.output_type === 'stream' && last.name === c.name) last.text = String(last.text) + String(c.text);
+          else outputs.push({ output_type: 'stream', name: c.name, text: c.text });
+          if (c.name === 'stderr') errorText += String(c.text);
+          break;
+        }
+        case 'display_data':
+          outputs.push({ output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} });
+          break;
+        case 'update_display_data': {
+          const id = (c.transient as { display_id?: string } | undefined)?.display_id;
+          const target = outputs.find((o) => o.output_type === 'display_data' && (o.transient as { display_id?: string } | undefined)?.display_id === id);
+          if (target) target.data = c.data;
+          break;
+        }
+        case 'execute_result':
+          outputs.push({ output_type: 'execute_result', data: c.data, metadata: c.metadata ?? {}, execution_count: c.execution_count });
+          break;
+        case 'error':
+          outputs.push({ output_type: 'error', ename: c.ename || 'Error', evalue: c.evalue ?? '', traceback: c.traceback ?? [] });
+          errorText += `${c.ename ? c.ename + ': ' : ''}${String(c.evalue ?? '')}\n`;
+          break;
+        case 'status':
+          if (c.execution_state === 'idle') idle = true;
+          break;
+        default:
+          break;
+      }
+    }
+    const reply = (await replyP) as { content: { status: string; execution_count?: number; ename?: string; evalue?: string } };
+    const status = reply.content.status === 'ok' ? 'ok' : 'error';
+    if (status === 'error' && reply.content.evalue) errorText += `${reply.content.ename || 'Error'}: ${reply.content.evalue}\n`;
+    return { status, outputs, executionCount: reply.content.execution_count ?? null, errorText };
+  }
+
+  /** Stops the kernel: shutdown request, then SIGKILL of its process group if it lingers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await Promise.race([this.send(this.control, 'shutdown_request', { restart: false }), new Promise((r) => setTimeout(r, 500))]);
+    } catch { /* already gone */ }
+    this.closed = true;
+    await new Promise((r) => setTimeout(r, 200));
+    this.kill();
+    for (const s of [this.shell, this.iopub, this.control]) try { s.close(); } catch { /* closed */ }
+    try { fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true }); } catch { /* gone */ }
+  }
+
+  /** Kills the kernel process group at once (timeouts). */
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.pid) {
+      try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }
+    }
+  }
+}

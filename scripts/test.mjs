@@ -1,0 +1,58 @@
+// `npm test`: strict typecheck, unit tests (node's test runner), then every notebook on the smoke profile.
+// The last line is the summary "N passed, N failed" over unit tests and notebooks; exit code 1 on any failure.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const only = process.argv.slice(2); // optional: test files or dirs to run (skips typecheck and notebooks when given)
+
+function run(cmd, args, { capture = false, env = {} } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const onData = (stream) => (d) => { const s = d.toString(); out += s; stream.write(s); };
+    child.stdout.on('data', onData(process.stdout));
+    child.stderr.on('data', onData(process.stderr));
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+function findTests(p) {
+  const st = fs.statSync(p);
+  if (st.isFile()) return p.endsWith('.test.ts') ? [p] : [];
+  return fs.readdirSync(p).sort().flatMap((f) => (f === 'fixtures' ? [] : findTests(path.join(p, f))));
+}
+
+let passed = 0;
+let failed = 0;
+const node = process.execPath;
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+
+if (only.length === 0) {
+  console.log('== typecheck (tsc --noEmit, strict)');
+  const tsc = await run(bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  if (tsc.code === 0) { passed++; console.log('typecheck ok'); } else { failed++; console.log('typecheck FAILED'); }
+}
+
+const files = (only.length ? only : ['test']).flatMap((p) => findTests(path.resolve(root, p))).map((f) => path.relative(root, f));
+console.log(`== unit tests (${files.length} files)`);
+const unit = await run(node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { env: { GRADREG_QUIET: '1' } });
+const p = unit.out.match(/^# pass (\d+)/m);
+const f = unit.out.match(/^# fail (\d+)/m);
+const c = unit.out.match(/^# cancelled (\d+)/m);
+passed += p ? Number(p[1]) : 0;
+failed += (f ? Number(f[1]) : 0) + (c ? Number(c[1]) : 0);
+if (!p || (unit.code !== 0 && !(f && Number(f[1]) > 0))) { failed++; console.log(`unit test runner exited with code ${unit.code}`); }
+
+if (only.length === 0) {
+  console.log('== notebooks on the smoke profile');
+  const nb = await run(node, ['--import', 'tsx', 'scripts/reproduce.ts', '--profile', 'smoke']);
+  const m = nb.out.match(/^(\d+) passed, (\d+) failed\s*$/m);
+  if (m) { passed += Number(m[1]); failed += Number(m[2]); }
+  else { failed++; console.log(`notebook runner exited with code ${nb.code} without a summary`); }
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
