@@ -4,3 +4,4 @@ export * from './backend';
 export * as safe from './tf/safe-ops';
 export { gradCheck } from './tf/gradcheck';
 export * from './experiment';
+export * from './data';
