@@ -2,6 +2,7 @@
 export * from './types';
 export * from './backend';
 export * as safe from './tf/safe-ops';
-export { gradCheck } from './tf/gradcheck';
+export { gradCheck, gradCheckVariables } from './tf/gradcheck';
 export * from './experiment';
 export * from './data';
+export * from './models';

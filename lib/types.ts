@@ -19,6 +19,8 @@ export interface Model {
   readonly state: tf.Variable[];
   /** Number of trainable scalars. */
   paramCount(): number;
+  /** Folds batch statistics of the last train-mode forward into running ones; the trainer calls it once per step. */
+  commitStats?(): void;
   dispose(): void;
 }
 

@@ -1,0 +1,3 @@
+export * from './layers';
+export * from './sequential';
+export * from './zoo';
