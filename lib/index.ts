@@ -6,3 +6,4 @@ export { gradCheck, gradCheckVariables } from './tf/gradcheck';
 export * from './experiment';
 export * from './data';
 export * from './models';
+export * from './train';

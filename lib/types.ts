@@ -30,6 +30,8 @@ export interface LossContext {
   step: number;
   /** Seed for anything random in this step (derived from the run seed and the step): reproducible runs. */
   seed: number;
+  /** What this term's `prepare` returned for this batch (e.g. adversarial inputs, made outside the gradient tape). */
+  prepared?: tf.Tensor4D;
 }
 
 /**
@@ -40,6 +42,13 @@ export interface LossContext {
 export interface LossTerm {
   readonly name: string;
   readonly weight: number;
+  /** The term's settings, part of the checkpoint cache key (change one, retrain). */
+  readonly config?: Record<string, unknown>;
+  /**
+   * Optional work done before the gradient tape starts (attack generation: its steps need no weight gradient); the result is
+   * handed to `value` as ctx.prepared and disposed by the trainer after the step.
+   */
+  prepare?(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, ctx: LossContext): tf.Tensor4D;
   value(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, ctx: LossContext): tf.Scalar;
 }
 

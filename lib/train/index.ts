@@ -1,0 +1,6 @@
+export * from './trainer';
+export * from './optimizers';
+export * from './checkpoint';
+export * from './accuracy';
+export * from './augment';
+export * from './terms';

@@ -1,0 +1,8 @@
+// Loss terms: the pieces a training method is made of.
+import type { LossTerm } from '../types';
+import { crossEntropy } from '../tf/safe-ops';
+
+/** Cross-entropy on the clean batch (second-order safe, so penalties may differentiate through it). */
+export function crossEntropyTerm(weight = 1): LossTerm {
+  return { name: 'ce', weight, config: {}, value: (model, x, y) => crossEntropy(model.logits(x), y) };
+}
