@@ -1,9 +1,9 @@
-// What notebooks import: `import * as gr from './lib'`.
+// What notebooks import: `import * as gr from './lib/index'` (tslab loads files, not directories: name the index).
 export * from './types';
 export * from './backend';
 export * as safe from './tf/safe-ops';
 export { gradCheck, gradCheckVariables } from './tf/gradcheck';
-export * from './experiment';
-export * from './data';
-export * from './models';
-export * from './train';
+export * from './experiment/index';
+export * from './data/index';
+export * from './models/index';
+export * from './train/index';

@@ -4,37 +4,56 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KernelSession, type Output } from './jupyter/kernel-client';
 import { REPO_ROOT } from './jupyter/kernelspec';
+import { DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_NAMES, parseProfile, type ProfileName } from '../lib/experiment/profiles';
 
-const DEFAULT_TIMEOUT_S: Record<string, number> = { smoke: 300, quick: 1800, paper: 7 * 24 * 3600 };
+const USAGE = `usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile ${PROFILE_NAMES.join('|')}] [--timeout SECONDS]
+                          [--out DIR] [--figures DIR]
+  --profile  default GRADREG_PROFILE, else ${DEFAULT_PROFILE}
+  --timeout  per notebook; default ${PROFILE_NAMES.map((p) => `${p} ${NOTEBOOK_TIMEOUT_S[p]} s`).join(', ')}
+  --out      executed copies (with outputs) go to DIR/<profile>/ (default build/notebooks)
+  --figures  figures go to DIR/<notebook>/ (default figures/ for ${DEFAULT_PROFILE}, figures/<profile>/ for the others)`;
 
-interface Args { notebooks: string[]; profile: string; timeoutS: number; outDir: string }
+interface Args { notebooks: string[]; profile: ProfileName; timeoutS: number; outDir: string; figuresDir: string }
 
 function parseArgs(argv: string[]): Args {
   const notebooks: string[] = [];
-  let profile = process.env.GRADREG_PROFILE || 'quick';
+  let profileArg = process.env.GRADREG_PROFILE?.trim() || DEFAULT_PROFILE;
+  let profileSource = process.env.GRADREG_PROFILE?.trim() ? 'GRADREG_PROFILE' : 'profile';
   let timeout: number | undefined;
   let outDir = path.join(REPO_ROOT, 'build', 'notebooks');
+  let figuresDir: string | undefined;
+  const value = (i: number, opt: string): string => {
+    const v = argv[i];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${opt} needs a value (try --help)`);
+    return v;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--profile') profile = argv[++i];
-    else if (a.startsWith('--profile=')) profile = a.slice(10);
-    else if (a === '--timeout') timeout = Number(argv[++i]);
-    else if (a.startsWith('--timeout=')) timeout = Number(a.slice(10));
-    else if (a === '--out') outDir = path.resolve(argv[++i]);
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile smoke|quick|paper] [--timeout SECONDS] [--out DIR]');
-      process.exit(0);
-    } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (try --help)`);
+    const eq = a.indexOf('=');
+    const [opt, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const next = (): string => inline ?? value(++i, opt);
+    if (opt === '--profile') { profileArg = next(); profileSource = '--profile'; }
+    else if (opt === '--timeout') {
+      const v = next();
+      timeout = Number(v);
+      if (!(timeout > 0)) throw new Error(`--timeout must be a positive number of seconds, got "${v}"`);
+    } else if (opt === '--out') outDir = path.resolve(next());
+    else if (opt === '--figures') figuresDir = path.resolve(next());
+    else if (opt === '--help' || opt === '-h') { console.log(USAGE); process.exit(0); }
+    else if (opt.startsWith('-')) throw new Error(`unknown option ${a} (try --help)`);
     else notebooks.push(path.resolve(a));
   }
-  if (!['smoke', 'quick', 'paper'].includes(profile)) throw new Error(`unknown profile "${profile}": use smoke, quick or paper`);
-  if (timeout !== undefined && !(timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
+  const profile = parseProfile(profileArg, profileSource);
   if (notebooks.length === 0) {
     const dir = path.join(REPO_ROOT, 'notebooks');
     for (const f of fs.readdirSync(dir).sort()) if (f.endsWith('.ipynb')) notebooks.push(path.join(dir, f));
   }
-  for (const nb of notebooks) if (!fs.existsSync(nb)) throw new Error(`notebook not found: ${nb}`);
-  return { notebooks, profile, timeoutS: timeout ?? DEFAULT_TIMEOUT_S[profile], outDir };
+  for (const nb of notebooks) {
+    if (!fs.existsSync(nb)) throw new Error(`notebook not found: ${nb}`);
+    if (!nb.endsWith('.ipynb')) throw new Error(`not a notebook (expected NAME.ipynb): ${nb}`);
+  }
+  figuresDir ??= profile === DEFAULT_PROFILE ? path.join(REPO_ROOT, 'figures') : path.join(REPO_ROOT, 'figures', profile);
+  return { notebooks, profile, timeoutS: timeout ?? NOTEBOOK_TIMEOUT_S[profile], outDir, figuresDir };
 }
 
 interface NotebookJson { cells: { cell_type: string; source: string | string[]; outputs?: Output[]; execution_count?: number | null }[] }
@@ -43,40 +62,68 @@ function src(cell: { source: string | string[] }): string {
   return Array.isArray(cell.source) ? cell.source.join('') : cell.source;
 }
 
+function indent(text: string): string {
+  return text.split('\n').map((l) => `    ${l}`).join('\n');
+}
+
 function firstLines(code: string, n = 3): string {
   return code.split('\n').slice(0, n).map((l) => `    | ${l}`).join('\n');
 }
 
-export async function runNotebook(file: string, opts: { profile: string; timeoutS: number; outDir: string; log?: (s: string) => void }): Promise<{ ok: boolean; message: string; seconds: number }> {
+// tslab resolves `import "./x"` only to a file x.ts, never to a directory's index.ts: say so when that is the error.
+function hint(err: string, notebookDir: string): string {
+  const m = /Cannot find module '(\.{1,2}\/[^']*)'[\s\S]*?Require stack:\s*\n- (\S+)/.exec(err);
+  if (!m) return '';
+  const from = path.dirname(m[2]);
+  const target = path.resolve(from.startsWith(notebookDir) ? from : notebookDir, m[1]);
+  if (!fs.existsSync(path.join(target, 'index.ts'))) return '';
+  return `\n  hint: tslab cannot import a directory: write '${m[1]}/index' (in ${path.relative(REPO_ROOT, m[2])}).`;
+}
+
+export interface RunOptions { profile: ProfileName; timeoutS: number; outDir: string; figuresDir: string; log?: (s: string) => void }
+
+export async function runNotebook(file: string, opts: RunOptions): Promise<{ ok: boolean; message: string; seconds: number }> {
   const log = opts.log ?? ((s: string) => process.stdout.write(s));
   const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as NotebookJson;
+  if (!Array.isArray(nb.cells)) throw new Error(`${file} is not a notebook: it has no "cells" array`);
+  const name = path.basename(file, '.ipynb');
   const t0 = Date.now();
+  // GRADREG_QUIET is for unit tests; a notebook must always show which backend runs.
+  const { GRADREG_QUIET: _quiet, ...parentEnv } = process.env;
   const kernel = await KernelSession.start({
     cwd: path.dirname(file),
-    env: { GRADREG_PROFILE: opts.profile, GRADREG_HEADLESS: '1', GRADREG_NOTEBOOK: path.basename(file, '.ipynb') },
+    env: {
+      ...parentEnv, GRADREG_PROFILE: opts.profile, GRADREG_HEADLESS: '1', GRADREG_NOTEBOOK: name,
+      GRADREG_FIGURES_DIR: path.join(opts.figuresDir, name), GRADREG_REPO: REPO_ROOT,
+    },
+    inheritEnv: false,
   });
-  let timedOut = false;
-  const timer = setTimeout(() => { timedOut = true; kernel.kill(); }, opts.timeoutS * 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<null>((resolve) => { timer = setTimeout(() => { kernel.kill(); resolve(null); }, opts.timeoutS * 1000); });
   let failure = '';
   try {
     const codeCells = nb.cells.map((c, i) => ({ c, i })).filter(({ c }) => c.cell_type === 'code');
     for (const [k, { c, i }] of codeCells.entries()) {
       const code = src(c);
+      const where = `cell ${i} (code cell ${k + 1}/${codeCells.length})`;
       const tc = Date.now();
-      const res = await Promise.race([
-        kernel.execute(code),
-        new Promise<null>((resolve) => { const iv = setInterval(() => { if (timedOut) { clearInterval(iv); resolve(null); } }, 250); }),
-      ]);
+      let res: Awaited<ReturnType<KernelSession['execute']>> | null;
+      try {
+        res = await Promise.race([kernel.execute(code), timedOut]);
+      } catch (e) {
+        failure = `${where} failed:\n${firstLines(code)}\n  error:\n${indent((e as Error).message)}`;
+        break;
+      }
       if (res === null) {
-        failure = `timed out after ${opts.timeoutS} s in cell ${i} (code cell ${k + 1}/${codeCells.length}):\n${firstLines(code)}`;
+        failure = `timed out after ${opts.timeoutS} s in ${where} (option --timeout):\n${firstLines(code)}`;
         break;
       }
       c.outputs = res.outputs;
       c.execution_count = res.executionCount;
-      log(`  cell ${i} (${k + 1}/${codeCells.length}) ${res.status} in ${((Date.now() - tc) / 1000).toFixed(1)} s\n`);
+      log(`  ${where} ${res.status} in ${((Date.now() - tc) / 1000).toFixed(1)} s\n`);
       if (res.status === 'error') {
         const err = res.errorText.trim() || '(the kernel reported an error without a message)';
-        failure = `cell ${i} (code cell ${k + 1}/${codeCells.length}) failed:\n${firstLines(code)}\n  error:\n${err.split('\n').map((l) => `    ${l}`).join('\n')}`;
+        failure = `${where} failed:\n${firstLines(code)}\n  error:\n${indent(err)}${hint(err, path.dirname(file))}`;
         break;
       }
     }

@@ -48,8 +48,9 @@ if (!p || (unit.code !== 0 && !(f && Number(f[1]) > 0))) { failed++; console.log
 
 if (only.length === 0) {
   console.log('== notebooks on the smoke profile');
-  const nb = await run(node, ['--import', 'tsx', 'scripts/reproduce.ts', '--profile', 'smoke']);
-  const m = nb.out.match(/^(\d+) passed, (\d+) failed\s*$/m);
+  // Smoke figures are throwaway: keep them out of figures/.
+  const nb = await run(node, ['--import', 'tsx', 'scripts/reproduce.ts', '--profile', 'smoke', '--figures', path.join('build', 'figures', 'smoke')]);
+  const m = [...nb.out.matchAll(/^(\d+) passed, (\d+) failed\s*$/gm)].pop();
   if (m) { passed += Number(m[1]); failed += Number(m[2]); }
   else { failed++; console.log(`notebook runner exited with code ${nb.code} without a summary`); }
 }

@@ -7,9 +7,29 @@ export const PROFILES: Record<ProfileName, string> = {
   paper: "the papers' own settings (data sets, architectures, epochs): meant for a GPU (tfjs-node-gpu).",
 };
 
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
+
+export const DEFAULT_PROFILE: ProfileName = 'quick';
+
+/**
+ * How long the headless runner lets one notebook run before killing it (override with --timeout). Well above each
+ * profile's budget, because a shared or slower machine must not turn a healthy run into a failure.
+ */
+export const NOTEBOOK_TIMEOUT_S: Record<ProfileName, number> = {
+  smoke: 300,
+  quick: 3600,
+  paper: 7 * 24 * 3600,
+};
+
+/** Checks a profile name; the error names the allowed ones. `source` says where the name came from. */
+export function parseProfile(name: string, source = 'profile'): ProfileName {
+  const v = name.trim();
+  if (Object.prototype.hasOwnProperty.call(PROFILES, v)) return v as ProfileName;
+  throw new Error(`${source}="${name}" is not a profile: use one of ${PROFILE_NAMES.join(', ')}.`);
+}
+
 /** The active profile: GRADREG_PROFILE, default quick. */
 export function activeProfile(): ProfileName {
-  const v = (process.env.GRADREG_PROFILE ?? 'quick').trim();
-  if (v in PROFILES) return v as ProfileName;
-  throw new Error(`GRADREG_PROFILE="${v}" is not a profile: use one of ${Object.keys(PROFILES).join(', ')}.`);
+  const v = process.env.GRADREG_PROFILE;
+  return v === undefined || v.trim() === '' ? DEFAULT_PROFILE : parseProfile(v, 'GRADREG_PROFILE');
 }

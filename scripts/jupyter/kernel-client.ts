@@ -36,6 +36,21 @@ async function freePort(): Promise<number> {
 
 const DELIM = '<IDS|MSG>';
 
+// Kernels run in their own process group (so a timeout kills the cell's children too); kill them if this process ends first.
+const live = new Set<KernelSession>();
+process.once('exit', () => { for (const k of live) k.kill(); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { for (const k of live) k.kill(); process.exit(130); });
+}
+
+export interface StartOptions {
+  /** The kernel's working directory: tslab compiles only files under it. */
+  cwd: string;
+  /** Added to this process's environment, or the whole environment when inheritEnv is false. */
+  env?: NodeJS.ProcessEnv;
+  inheritEnv?: boolean;
+}
+
 export class KernelSession {
   private proc!: ChildProcess;
   private shell!: zmq.Dealer;
@@ -47,25 +62,33 @@ export class KernelSession {
   private iopubQueue: Record<string, unknown>[] = [];
   private iopubWaiters: (() => void)[] = [];
   private closed = false;
+  /** Set when the kernel process ended: "exit code N" or "signal S". */
+  private exited: string | undefined;
   /** Everything the kernel process printed, for diagnosing a crash. */
   processLog = '';
 
-  static async start(opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<KernelSession> {
+  static async start(opts: StartOptions): Promise<KernelSession> {
     const k = new KernelSession();
     await k.init(opts);
     return k;
   }
 
-  private async init(opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<void> {
+  private async init(opts: StartOptions): Promise<void> {
     const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(),
       control_port: await freePort(), hb_port: await freePort() };
     const conn = { transport: 'tcp', ip: '127.0.0.1', signature_scheme: 'hmac-sha256', key: this.key, kernel_name: 'gradreg-tslab', ...ports };
     this.connFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-kernel-')), 'connection.json');
     fs.writeFileSync(this.connFile, JSON.stringify(conn));
     const [cmd, ...args] = kernelArgv(this.connFile);
-    this.proc = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.proc = spawn(cmd, args, { cwd: opts.cwd, env: opts.inheritEnv === false ? opts.env : { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.proc.stdout?.on('data', (d: Buffer) => { this.processLog += d.toString(); });
     this.proc.stderr?.on('data', (d: Buffer) => { this.processLog += d.toString(); });
+    live.add(this);
+    this.proc.on('exit', (code, signal) => {
+      this.exited = signal ? `signal ${signal}` : `exit code ${code}`;
+      live.delete(this);
+      for (const w of this.iopubWaiters.splice(0)) w();
+    });
     this.shell = new zmq.Dealer();
     this.control = new zmq.Dealer();
     this.iopub = new zmq.Subscriber();
@@ -77,7 +100,7 @@ export class KernelSession {
     // The kernel is ready once it answers kernel_info; iopub subscriptions may miss early messages, so retry.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (this.proc.exitCode !== null) throw new Error(`tslab kernel exited (code ${this.proc.exitCode}) before it was ready:\n${this.processLog}`);
+      if (this.exited) throw new Error(`tslab kernel ended (${this.exited}) before it was ready:\n${this.processLog}`);
       const id = await this.send(this.shell, 'kernel_info_request', {});
       const reply = await Promise.race([this.receiveReply(id), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
       if (reply) break;
@@ -141,7 +164,13 @@ export class KernelSession {
   }
 
   private async nextIopub(): Promise<Record<string, unknown>> {
-    while (this.iopubQueue.length === 0) await new Promise<void>((r) => this.iopubWaiters.push(r));
+    while (this.iopubQueue.length === 0) {
+      if (this.exited) {
+        const tail = this.processLog.trim().split('\n').slice(-15).join('\n');
+        throw new Error(`the tslab kernel died (${this.exited}) while running the cell${tail ? `; its last output:\n${tail}` : ''}`);
+      }
+      await new Promise<void>((r) => this.iopubWaiters.push(r));
+    }
     return this.iopubQueue.shift()!;
   }
 
@@ -149,13 +178,20 @@ export class KernelSession {
   async execute(code: string): Promise<CellResult> {
     const msgId = await this.send(this.shell, 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     const outputs: Output[] = [];
+    const byDisplayId = new Map<string, Output>();
     let errorText = '';
+    let pendingClear = false;
     let idle = false;
     const replyP = this.receiveReply(msgId);
     while (!idle) {
       const m = (await this.nextIopub()) as { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> };
       if (m.parent_header.msg_id !== msgId) continue;
       const c = m.content;
+      if (pendingClear && ['stream', 'display_data', 'execute_result', 'error'].includes(m.header.msg_type)) {
+        outputs.length = 0;
+        byDisplayId.clear();
+        pendingClear = false;
+      }
       switch (m.header.msg_type) {
         case 'stream': {
           const last = outputs[outputs.length - 1];
@@ -164,15 +200,23 @@ export class KernelSession {
           if (c.name === 'stderr') errorText += String(c.text);
           break;
         }
-        case 'display_data':
-          outputs.push({ output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} });
+        case 'display_data': {
+          const o: Output = { output_type: 'display_data', data: c.data, metadata: c.metadata ?? {} };
+          outputs.push(o);
+          const id = (c.transient as { display_id?: string } | undefined)?.display_id;
+          if (id) byDisplayId.set(id, o);
           break;
+        }
         case 'update_display_data': {
           const id = (c.transient as { display_id?: string } | undefined)?.display_id;
-          const target = outputs.find((o) => o.output_type === 'display_data' && (o.transient as { display_id?: string } | undefined)?.display_id === id);
+          const target = id ? byDisplayId.get(id) : undefined;
           if (target) target.data = c.data;
           break;
         }
+        case 'clear_output':
+          // wait=true (progress bars) clears only when the next output arrives.
+          if (c.wait) pendingClear = true; else { outputs.length = 0; byDisplayId.clear(); }
+          break;
         case 'execute_result':
           outputs.push({ output_type: 'execute_result', data: c.data, metadata: c.metadata ?? {}, execution_count: c.execution_count });
           break;
@@ -208,7 +252,7 @@ export class KernelSession {
 
   /** Kills the kernel process group at once (timeouts). */
   kill(): void {
-    if (this.proc.exitCode === null && this.proc.pid) {
+    if (!this.exited && this.proc.pid) {
       try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }
     }
   }

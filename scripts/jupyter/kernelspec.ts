@@ -5,10 +5,12 @@ import * as path from 'node:path';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const KERNEL_NAME = 'gradreg-tslab';
 export const TSLAB_BIN = path.join(REPO_ROOT, 'node_modules', 'tslab', 'bin', 'tslab');
+/** Preload that fixes tslab's reload of edited lib files and directory imports (see the file). */
+export const TSLAB_PATCH = path.join(REPO_ROOT, 'scripts', 'jupyter', 'tslab-patch.cjs');
 
-/** argv that starts a tslab kernel with the given connection file. */
+/** argv that starts a tslab kernel with the given connection file: the same for `npm run lab` and the headless runner. */
 export function kernelArgv(connectionFile: string): string[] {
-  return [process.execPath, TSLAB_BIN, 'kernel', '--config-path', connectionFile];
+  return [process.execPath, '--require', TSLAB_PATCH, TSLAB_BIN, 'kernel', '--config-path', connectionFile];
 }
 
 /** Writes <dir>/kernels/gradreg-tslab/kernel.json and returns <dir> (for JUPYTER_PATH). */

@@ -10,8 +10,10 @@ const root = path.resolve(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures', 'notebooks');
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-runner-'));
 
+// GRADREG_QUIET as under `npm test`: the runner must still let the notebook print its backend line.
 function reproduce(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/reproduce.ts', '--out', out, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, GRADREG_BACKEND: 'cpu' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/reproduce.ts', '--out', out, '--figures', path.join(out, 'figures'), ...args],
+    { cwd: root, encoding: 'utf8', env: { ...process.env, GRADREG_BACKEND: 'cpu', GRADREG_QUIET: '1' } });
   return { code: r.status, text: r.stdout + r.stderr, last: r.stdout.trim().split('\n').pop() };
 }
 
@@ -31,6 +33,26 @@ test('a passing notebook passes, and its executed copy keeps outputs incl. the b
   const text = JSON.stringify(nb.cells.map((c: { outputs?: unknown }) => c.outputs ?? []));
   assert.match(text, /using the cpu backend/);
   assert.match(text, /sum=6/);
+  assert.ok(text.includes(`profile=smoke headless=1 notebook=passing figures=${path.join(out, 'figures', 'passing')}`), text);
+  for (const c of nb.cells.filter((c: { cell_type: string }) => c.cell_type === 'code')) assert.equal(typeof c.execution_count, 'number');
+});
+
+test('a kernel that dies mid-notebook fails the notebook, naming the cell', () => {
+  const r = reproduce(path.join(fixtures, 'crash.ipynb'), '--profile', 'smoke');
+  assert.notEqual(r.code, 0);
+  assert.match(r.text, /cell 2 \(code cell 2\/3\) failed/);
+  assert.match(r.text, /process\.exit\(3\)/);
+  assert.match(r.text, /kernel died \(exit code 3\)/);
+  assert.equal(r.last, '0 passed, 1 failed');
+});
+
+test('bad arguments fail fast with a message naming the fix, still ending with the summary', () => {
+  const r = reproduce(path.join(fixtures, 'passing.ipynb'), '--profile', 'fast');
+  assert.equal(r.code, 2);
+  assert.match(r.text, /--profile="fast" is not a profile: use one of smoke, quick, paper/);
+  assert.equal(r.last, '0 passed, 1 failed');
+  const t = reproduce(path.join(fixtures, 'passing.ipynb'), '--timeout', 'soon');
+  assert.match(t.text, /--timeout must be a positive number of seconds, got "soon"/);
 });
 
 test('a notebook past its timeout is killed and reported as failed', () => {
@@ -41,20 +63,40 @@ test('a notebook past its timeout is killed and reported as failed', () => {
   assert.ok(Date.now() - t0 < 40_000, 'the runner waited for the slow cell instead of killing it');
 });
 
-test('editing a lib file and re-running the import cell picks up the change without a restart', async () => {
+test('through a lib symlink, editing a lib file and re-running the import cell picks up the change without a restart', async () => {
+  // The notebook layout in miniature: nb/lib -> ../src (like notebooks/lib -> ../lib), imported as "./lib/index".
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-reload-'));
+  fs.mkdirSync(path.join(dir, 'src', 'inner'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'nb'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  fs.writeFileSync(path.join(dir, 'mod.ts'), 'export const v: number = 1;\n');
-  const k = await KernelSession.start({ cwd: dir });
+  fs.symlinkSync('../src', path.join(dir, 'nb', 'lib'));
+  fs.writeFileSync(path.join(dir, 'src', 'index.ts'), "export * from './inner/index';\n");
+  fs.writeFileSync(path.join(dir, 'src', 'inner', 'index.ts'), "export * from './value';\n");
+  fs.writeFileSync(path.join(dir, 'src', 'inner', 'value.ts'), 'export const v: number = 1;\n');
+  fs.writeFileSync(path.join(dir, 'src', 'state.ts'), 'export const token: number = Math.random();\n');
+  fs.writeFileSync(path.join(dir, 'src', 'extra.ts'), "export { token } from './state';\n");
+  fs.appendFileSync(path.join(dir, 'src', 'index.ts'), "export * from './state';\n");
+  const cell = 'import * as lib from "./lib/index";\nconsole.log("v=" + lib.v);';
+  const k = await KernelSession.start({ cwd: path.join(dir, 'nb') });
   try {
-    const a = await k.execute('import { v } from "./mod";\nconsole.log("v=" + v);');
+    const a = await k.execute(cell);
     assert.equal(a.status, 'ok', a.errorText);
     assert.match(JSON.stringify(a.outputs), /v=1/);
-    fs.writeFileSync(path.join(dir, 'mod.ts'), 'export const v: number = 2;\n');
-    const b = await k.execute('import { v } from "./mod";\nconsole.log("v=" + v);');
+    // A first-time import of another lib file shares the loaded modules (no second copy of module state).
+    const same = await k.execute('import * as extra from "./lib/extra";\nconsole.log("same=" + (extra.token === lib.token));');
+    assert.equal(same.status, 'ok', same.errorText);
+    assert.match(JSON.stringify(same.outputs), /same=true/);
+    // Our kernel also resolves a directory import to its index (plain tslab does not; lib and notebooks still name files).
+    const d = await k.execute('import * as viaDir from "./lib";\nconsole.log("dir=" + viaDir.v);');
+    assert.equal(d.status, 'ok', d.errorText);
+    assert.match(JSON.stringify(d.outputs), /dir=1/);
+    fs.writeFileSync(path.join(dir, 'src', 'inner', 'value.ts'), 'export const v: number = 2;\n');
+    const b = await k.execute(cell);
+    assert.equal(b.status, 'ok', b.errorText);
     assert.match(JSON.stringify(b.outputs), /v=2/);
   } finally {
     await k.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
