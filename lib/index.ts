@@ -7,3 +7,4 @@ export * from './experiment/index';
 export * from './data/index';
 export * from './models/index';
 export * from './train/index';
+export * from './report/index';

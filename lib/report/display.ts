@@ -1,18 +1,24 @@
 // Showing things in a notebook (tslab kernel) or, outside one, on the terminal.
 import * as crypto from 'node:crypto';
+import type { Figure } from './figure';
+import { figureFragment } from './html';
+import { toHtmlTable, toMarkdown, type FormatOptions, type TableInput } from './tables';
 
 interface Bundle { data: Record<string, unknown>; metadata: Record<string, unknown>; transient?: { display_id?: string } }
 type Writer = (b: Bundle, update: boolean) => void;
 
-/** tslab's display writer when running inside its kernel, else undefined. */
+/**
+ * tslab's display writer when running inside its kernel, else undefined. Found in the module cache (the kernel has loaded
+ * it, whatever tslab install runs the kernel) instead of required, so outside a kernel nothing (zeromq, TypeScript) is loaded.
+ */
 function writer(): Writer | undefined {
-  try {
-    // The kernel and lib resolve the same tslab module, so this is the live kernel's writer.
-    const j = require('tslab/dist/jupyter') as { lastWriteDisplayData?: Writer };
-    return j.lastWriteDisplayData ?? undefined;
-  } catch {
-    return undefined;
+  for (const [key, mod] of Object.entries(require.cache)) {
+    if (mod && /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
+      const w = (mod.exports as { lastWriteDisplayData?: Writer | null }).lastWriteDisplayData;
+      return typeof w === 'function' ? w : undefined;
+    }
   }
+  return undefined;
 }
 
 export function inNotebook(): boolean {
@@ -41,4 +47,46 @@ export function showHtml(html: string, text = ''): void {
 
 export function showPng(png: Uint8Array, text = '[image]'): void {
   if (!displayBundle({ 'image/png': Buffer.from(png).toString('base64'), 'text/plain': text })) console.log(text);
+}
+
+let plotlySent = false;
+
+function figureTitle(fig: Figure): string {
+  const t = fig.layout.title as { text?: unknown } | string | undefined;
+  return typeof t === 'string' ? t : typeof t?.text === 'string' ? t.text : 'untitled';
+}
+
+/**
+ * Shows a figure. Notebook: the plotly mime bundle (JupyterLab with the plotly renderer) plus a text/html fallback that
+ * inlines plotly.js (~4.7 MB) only for the first figure of the session (includePlotly forces it, e.g. after reloading the page).
+ * Terminal: a one-line note.
+ */
+export function show(fig: Figure, opts: { includePlotly?: boolean } = {}): void {
+  if (!fig || !Array.isArray(fig.data) || typeof fig.layout !== 'object') throw new Error('show: expected a figure { data: object[], layout: object }; build one with the report figure helpers');
+  const note = `[figure: ${figureTitle(fig)}, ${fig.data.length} traces; saveFigure(fig, notebook, name) writes html/png/svg]`;
+  if (!inNotebook()) {
+    console.log(note);
+    return;
+  }
+  const includePlotly = opts.includePlotly ?? !plotlySent;
+  displayBundle({
+    'application/vnd.plotly.v1+json': { data: fig.data, layout: fig.layout },
+    'text/html': figureFragment(fig, { includePlotly }),
+    'text/plain': note,
+  });
+  if (includePlotly) plotlySent = true;
+}
+
+/** Shows a table (rows or a DataFrame): HTML in a notebook, Markdown on a terminal. */
+export function showTable(table: TableInput, opts: FormatOptions & { caption?: string } = {}): void {
+  const md = (opts.caption ? `${opts.caption}\n\n` : '') + toMarkdown(table, opts);
+  if (!displayBundle({ 'text/html': toHtmlTable(table, opts), 'text/plain': md })) console.log(md);
+}
+
+/** Shows PNG bytes (e.g. from saveFigure's file) inline; on a terminal prints a note. */
+export function showImage(png: Uint8Array, text?: string): void {
+  if (!(png instanceof Uint8Array) || png.length < 8 || png[0] !== 0x89 || png[1] !== 0x50 || png[2] !== 0x4e || png[3] !== 0x47) {
+    throw new Error('showImage: expected PNG bytes (a Uint8Array starting with the PNG signature); read the file with fs.readFileSync');
+  }
+  showPng(png, text ?? `[png image, ${png.length} bytes]`);
 }

@@ -1,0 +1,69 @@
+// The figure type shared by builders, display and export, plus the checks every builder applies to its input.
+
+/** A plotly.js figure spec: plain JSON, rendered by `show` in a notebook and by `saveFigure` on disk. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+/** Colors cycled across methods/runs, so a method keeps its color in every panel and band. */
+export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+export function colorAt(i: number): string {
+  return PALETTE[i % PALETTE.length];
+}
+
+/** '#rrggbb' -> 'rgba(r,g,b,a)' for translucent bands. */
+export function withAlpha(hex: string, alpha: number): string {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
+export function fail(where: string, problem: string, fix: string): never {
+  throw new Error(`${where}: ${problem}; ${fix}`);
+}
+
+/** Checks an array of finite numbers (optionally of a given length and within a range). */
+export function checkNumbers(where: string, field: string, v: unknown, opts: { length?: number; min?: number; max?: number } = {}): number[] {
+  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) fail(where, `${field} must be an array of numbers, got ${typeof v}`, `pass ${field}: number[]`);
+  const a = Array.from(v as ArrayLike<unknown>);
+  if (opts.length !== undefined && a.length !== opts.length) {
+    fail(where, `${field} has ${a.length} values but ${opts.length} were expected`, `give ${field} one value per point`);
+  }
+  a.forEach((x, i) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) fail(where, `${field}[${i}] is ${String(x)}, not a finite number`, 'drop or fix that point');
+    if (opts.min !== undefined && x < opts.min) fail(where, `${field}[${i}] = ${x} is below ${opts.min}`, rangeHint(field, opts));
+    if (opts.max !== undefined && x > opts.max) fail(where, `${field}[${i}] = ${x} is above ${opts.max}`, rangeHint(field, opts));
+  });
+  return a as number[];
+}
+
+function rangeHint(field: string, opts: { min?: number; max?: number }): string {
+  return opts.max === 1 && opts.min === 0 ? `${field} are fractions in [0, 1] (divide percentages by 100)` : `keep ${field} within [${opts.min ?? '-inf'}, ${opts.max ?? 'inf'}]`;
+}
+
+export function checkName(where: string, field: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) fail(where, `${field} must be a non-empty string, got ${JSON.stringify(v)}`, `give every entry a ${field}`);
+  return v;
+}
+
+export function checkNonEmpty<T>(where: string, field: string, v: unknown): T[] {
+  if (!Array.isArray(v) || v.length === 0) fail(where, `${field} must be a non-empty array, got ${Array.isArray(v) ? '[]' : typeof v}`, `pass at least one entry in ${field}`);
+  return v as T[];
+}
+
+/** Shared look: white background, light grid, legend outside the plot. */
+export function baseLayout(title: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...(title ? { title: { text: title } } : {}),
+    paper_bgcolor: 'white',
+    plot_bgcolor: 'white',
+    font: { family: 'Arial, sans-serif', size: 13 },
+    margin: { l: 60, r: 20, t: title ? 50 : 20, b: 50 },
+    ...extra,
+  };
+}
+
+export function axis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { title: { text: title }, showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', showline: true, ticks: 'outside', ...extra };
+}

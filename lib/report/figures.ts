@@ -1,0 +1,272 @@
+// Plot spec builders for the kit's standard figures. Pure functions: validated input -> plotly JSON, no I/O.
+import { axis, baseLayout, checkName, checkNonEmpty, checkNumbers, colorAt, fail, withAlpha, type Figure } from './figure';
+
+export { imageGrid } from './image-grid';
+export type { Figure } from './figure';
+
+export interface EpsSeries {
+  name: string;
+  eps: number[];
+  /** Accuracy per eps, a fraction in [0, 1] (mean over seeds when accStd is given). */
+  acc: number[];
+  /** Standard deviation over seeds; drawn as a band of +-1 std. */
+  accStd?: number[];
+}
+
+export interface AccuracyVsEpsOptions {
+  title?: string;
+  /** x-axis label, e.g. 'eps (Linf, pixels in [0,1])'. */
+  epsLabel?: string;
+  /** Plot accuracies in percent instead of fractions. */
+  percent?: boolean;
+}
+
+/** Accuracy vs attack budget: one line per method, a +-std band when accStd is given. */
+export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = {}): Figure {
+  const where = 'accuracyVsEps';
+  const scale = opts.percent ? 100 : 1;
+  const data: Record<string, unknown>[] = [];
+  checkNonEmpty<EpsSeries>(where, 'series', series).forEach((s, i) => {
+    const name = checkName(where, `series[${i}].name`, s?.name);
+    const eps = checkNumbers(where, `${name}.eps`, s.eps, { min: 0 });
+    if (eps.length === 0) fail(where, `${name}.eps is empty`, 'give at least one eps');
+    const acc = checkNumbers(where, `${name}.acc`, s.acc, { length: eps.length, min: 0, max: 1 });
+    const color = colorAt(i);
+    if (s.accStd !== undefined) {
+      const std = checkNumbers(where, `${name}.accStd`, s.accStd, { length: eps.length, min: 0 });
+      const hi = acc.map((a, j) => Math.min(1, a + std[j]) * scale);
+      const lo = acc.map((a, j) => Math.max(0, a - std[j]) * scale);
+      data.push({
+        type: 'scatter', mode: 'lines', x: [...eps, ...eps.slice().reverse()], y: [...hi, ...lo.reverse()],
+        fill: 'toself', fillcolor: withAlpha(color, 0.18), line: { width: 0, color }, hoverinfo: 'skip',
+        showlegend: false, legendgroup: name, name: `${name} +-std`,
+      });
+    }
+    data.push({
+      type: 'scatter', mode: 'lines+markers', name, legendgroup: name, x: eps, y: acc.map((a) => a * scale),
+      line: { color, width: 2 }, marker: { color, size: 6 },
+    });
+  });
+  const yTitle = opts.percent ? 'accuracy (%)' : 'accuracy';
+  return {
+    data,
+    layout: baseLayout(opts.title, {
+      xaxis: axis(opts.epsLabel ?? 'eps'),
+      yaxis: axis(yTitle, { range: [0, 1.02 * scale] }),
+      legend: { x: 1.02, y: 1, xanchor: 'left' },
+    }),
+  };
+}
+
+export interface CleanRobustPoint {
+  name: string;
+  clean: number;
+  robust: number;
+  /** Points with the same group share a color and a legend entry (e.g. the method family). */
+  group?: string;
+}
+
+/** Non-dominated points (no other point is at least as good on both axes and better on one), sorted by clean accuracy. */
+export function paretoFront<T extends { clean: number; robust: number }>(points: T[]): T[] {
+  const front = points.filter((p) => !points.some((q) => q !== p && q.clean >= p.clean && q.robust >= p.robust && (q.clean > p.clean || q.robust > p.robust)));
+  return front.sort((a, b) => a.clean - b.clean);
+}
+
+/** Clean vs robust accuracy scatter, labelled points, with the Pareto front as a dashed line. */
+export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string; robustLabel?: string; pareto?: boolean } = {}): Figure {
+  const where = 'cleanVsRobust';
+  checkNonEmpty<CleanRobustPoint>(where, 'points', points).forEach((p, i) => {
+    checkName(where, `points[${i}].name`, p?.name);
+    checkNumbers(where, `${p.name}.clean/robust`, [p.clean, p.robust], { min: 0, max: 1 });
+  });
+  const groups = [...new Set(points.map((p) => p.group ?? p.name))];
+  const data: Record<string, unknown>[] = groups.map((g, i) => {
+    const ps = points.filter((p) => (p.group ?? p.name) === g);
+    return {
+      type: 'scatter', mode: 'markers+text', name: g, x: ps.map((p) => p.clean), y: ps.map((p) => p.robust),
+      text: ps.map((p) => p.name), textposition: 'top center', marker: { color: colorAt(i), size: 10 },
+      hovertemplate: '%{text}<br>clean %{x:.3f}<br>robust %{y:.3f}<extra></extra>',
+    };
+  });
+  if (opts.pareto !== false && points.length > 1) {
+    const front = paretoFront(points);
+    data.push({ type: 'scatter', mode: 'lines', name: 'Pareto front', x: front.map((p) => p.clean), y: front.map((p) => p.robust), line: { color: '#444', dash: 'dash', width: 1 }, hoverinfo: 'skip' });
+  }
+  return {
+    data,
+    layout: baseLayout(opts.title, {
+      // Methods crowd near clean accuracy 1: zoom to the data instead of [0, 1].
+      xaxis: axis('clean accuracy'),
+      yaxis: axis(opts.robustLabel ?? 'robust accuracy', { rangemode: 'tozero' }),
+      legend: { x: 1.02, y: 1, xanchor: 'left' },
+    }),
+  };
+}
+
+export interface LambdaSweepRun {
+  /** Method name; prefixes the legend entries when several sweeps share a plot. */
+  name?: string;
+  lambda: number[];
+  clean: number[];
+  robust: number[];
+  cleanStd?: number[];
+  robustStd?: number[];
+}
+
+/** A number a paper reports, drawn as a hollow star beside the reproduced curve. */
+export interface ReportedPoint {
+  lambda: number;
+  clean?: number;
+  robust?: number;
+  label?: string;
+}
+
+export interface LambdaSweepOptions {
+  title?: string;
+  /** Name of the regularization weight on the x axis (e.g. 'lambda (input-gradient penalty)'). */
+  lambdaLabel?: string;
+  robustLabel?: string;
+  /** Log x axis; default: on when all lambdas are > 0 and span more than a factor 10. */
+  logX?: boolean;
+  reported?: ReportedPoint[];
+}
+
+/** Clean and robust accuracy as the regularization weight varies (solid = clean, dashed = robust). */
+export function lambdaSweep(sweeps: LambdaSweepRun | LambdaSweepRun[], opts: LambdaSweepOptions = {}): Figure {
+  const where = 'lambdaSweep';
+  const runs = checkNonEmpty<LambdaSweepRun>(where, 'sweeps', Array.isArray(sweeps) ? sweeps : [sweeps]);
+  const data: Record<string, unknown>[] = [];
+  const allLambda: number[] = [];
+  runs.forEach((r, i) => {
+    const prefix = r.name ? `${r.name} ` : runs.length > 1 ? `run ${i} ` : '';
+    const lambda = checkNumbers(where, `${prefix}lambda`, r?.lambda, { min: 0 });
+    if (lambda.length === 0) fail(where, `${prefix}lambda is empty`, 'give at least one lambda');
+    allLambda.push(...lambda);
+    const order = lambda.map((_, j) => j).sort((a, b) => lambda[a] - lambda[b]);
+    const color = colorAt(i);
+    for (const key of ['clean', 'robust'] as const) {
+      const y = checkNumbers(where, `${prefix}${key}`, r[key], { length: lambda.length, min: 0, max: 1 });
+      const stdRaw = key === 'clean' ? r.cleanStd : r.robustStd;
+      const std = stdRaw === undefined ? undefined : checkNumbers(where, `${prefix}${key}Std`, stdRaw, { length: lambda.length, min: 0 });
+      data.push({
+        type: 'scatter', mode: 'lines+markers', name: `${prefix}${key}`, legendgroup: prefix,
+        x: order.map((j) => lambda[j]), y: order.map((j) => y[j]),
+        ...(std ? { error_y: { type: 'data', array: order.map((j) => std[j]), visible: true, color } } : {}),
+        line: { color, dash: key === 'clean' ? 'solid' : 'dash', width: 2 }, marker: { color, symbol: key === 'clean' ? 'circle' : 'square', size: 7 },
+      });
+    }
+  });
+  const reported = opts.reported ?? [];
+  reported.forEach((p, i) => {
+    checkNumbers(where, `reported[${i}].lambda`, [p.lambda], { min: 0 });
+    allLambda.push(p.lambda);
+    for (const key of ['clean', 'robust'] as const) {
+      const v = p[key];
+      if (v === undefined) continue;
+      checkNumbers(where, `reported[${i}].${key}`, [v], { min: 0, max: 1 });
+      data.push({
+        type: 'scatter', mode: 'markers', name: `${p.label ?? 'reported'} ${key}`, x: [p.lambda], y: [v],
+        marker: { symbol: 'star-open', size: 14, color: '#000', line: { width: 2 } },
+        hovertemplate: `${p.label ?? 'reported'} ${key} %{y:.3f} at lambda %{x}<extra></extra>`,
+      });
+    }
+  });
+  const positive = allLambda.every((l) => l > 0);
+  const logX = opts.logX ?? (positive && Math.max(...allLambda) / Math.min(...allLambda) > 10);
+  if (logX && !positive) fail(where, 'logX is on but a lambda is 0', 'drop the lambda = 0 run (show it as a reference line) or set logX: false');
+  return {
+    data,
+    layout: baseLayout(opts.title, {
+      xaxis: axis(opts.lambdaLabel ?? 'lambda', logX ? { type: 'log' } : {}),
+      yaxis: axis(opts.robustLabel ? `accuracy (robust: ${opts.robustLabel})` : 'accuracy', { range: [0, 1.02] }),
+      legend: { x: 1.02, y: 1, xanchor: 'left' },
+    }),
+  };
+}
+
+/** One row of a training history: the epoch and any number of logged metrics. */
+export type HistoryRow = { epoch: number } & Record<string, number>;
+
+export interface TrainingRun {
+  name: string;
+  history: HistoryRow[];
+}
+
+/** One panel per metric (loss, accuracy, each penalty...), one line per run, a run keeps its color across panels. */
+export function trainingCurves(runs: TrainingRun[] | HistoryRow[], metrics: string[], opts: { title?: string; logY?: string[] } = {}): Figure {
+  const where = 'trainingCurves';
+  const list = checkNonEmpty<TrainingRun | HistoryRow>(where, 'runs', runs);
+  const named: TrainingRun[] = 'history' in list[0] ? (list as TrainingRun[]) : [{ name: 'run', history: list as HistoryRow[] }];
+  checkNonEmpty<string>(where, 'metrics', metrics);
+  const available = new Set<string>();
+  named.forEach((r, i) => {
+    checkName(where, `runs[${i}].name`, r.name);
+    checkNonEmpty<HistoryRow>(where, `${r.name}.history`, r.history).forEach((row, j) => {
+      if (typeof row?.epoch !== 'number' || !Number.isFinite(row.epoch)) fail(where, `${r.name}.history[${j}].epoch is ${String(row?.epoch)}`, 'every history row needs a numeric epoch');
+      Object.keys(row).forEach((k) => available.add(k));
+    });
+  });
+  for (const m of metrics) {
+    if (!available.has(m)) fail(where, `metric '${m}' is in no history`, `pick from: ${[...available].filter((k) => k !== 'epoch').join(', ')}`);
+  }
+  const n = metrics.length;
+  const gap = 0.06;
+  const h = (1 - gap * (n - 1)) / n;
+  const layout: Record<string, unknown> = baseLayout(opts.title, { legend: { x: 1.02, y: 1, xanchor: 'left' }, height: Math.max(300, 220 * n) });
+  const data: Record<string, unknown>[] = [];
+  metrics.forEach((m, k) => {
+    const ax = k === 0 ? '' : String(k + 1);
+    const top = 1 - k * (h + gap);
+    layout[`xaxis${ax}`] = axis(k === n - 1 ? 'epoch' : '', { domain: [0, 1], anchor: `y${ax}`, ...(k < n - 1 ? { matches: `x${n === 1 ? '' : n}`, showticklabels: false } : {}) });
+    layout[`yaxis${ax}`] = axis(m, { domain: [Math.max(0, top - h), top], anchor: `x${ax}`, ...(opts.logY?.includes(m) ? { type: 'log' } : {}) });
+    named.forEach((r, i) => {
+      const rows = r.history.filter((row) => typeof row[m] === 'number');
+      data.push({
+        type: 'scatter', mode: 'lines+markers', name: r.name, legendgroup: r.name, showlegend: k === 0,
+        x: rows.map((row) => row.epoch), y: rows.map((row) => (Number.isFinite(row[m]) ? row[m] : null)),
+        xaxis: `x${ax}`, yaxis: `y${ax}`, line: { color: colorAt(i), width: 2 }, marker: { color: colorAt(i), size: 5 },
+      });
+    });
+  });
+  return { data, layout };
+}
+
+export interface BarGroup {
+  /** Category on the x axis (e.g. the method). */
+  name: string;
+  /** Bars inside the category (e.g. one per attack); bars with the same name share a color across groups. */
+  bars: { name: string; value: number; error?: number }[];
+}
+
+/** Grouped bar chart with optional symmetric error bars (e.g. std over seeds). */
+export function barChart(groups: BarGroup[], opts: { title?: string; yLabel?: string; yRange?: [number, number] } = {}): Figure {
+  const where = 'barChart';
+  checkNonEmpty<BarGroup>(where, 'groups', groups).forEach((g, i) => {
+    checkName(where, `groups[${i}].name`, g?.name);
+    checkNonEmpty(where, `${g.name}.bars`, g.bars).forEach((b, j) => {
+      const bar = b as { name: unknown; value: unknown; error?: unknown };
+      checkName(where, `${g.name}.bars[${j}].name`, bar?.name);
+      checkNumbers(where, `${g.name}.${String(bar.name)}.value`, [bar.value]);
+      if (bar.error !== undefined) checkNumbers(where, `${g.name}.${String(bar.name)}.error`, [bar.error], { min: 0 });
+    });
+  });
+  const series = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.name)))];
+  const data = series.map((s, i) => {
+    const cells = groups.map((g) => g.bars.find((b) => b.name === s));
+    const anyError = cells.some((c) => c?.error !== undefined);
+    return {
+      type: 'bar', name: s, x: groups.map((g) => g.name), y: cells.map((c) => (c ? c.value : null)),
+      marker: { color: colorAt(i) },
+      ...(anyError ? { error_y: { type: 'data', array: cells.map((c) => c?.error ?? 0), visible: true, color: '#222' } } : {}),
+    };
+  });
+  return {
+    data,
+    layout: baseLayout(opts.title, {
+      barmode: 'group',
+      xaxis: axis('', { showgrid: false }),
+      yaxis: axis(opts.yLabel ?? 'value', opts.yRange ? { range: opts.yRange } : {}),
+      legend: { x: 1.02, y: 1, xanchor: 'left' },
+    }),
+  };
+}

@@ -1,0 +1,93 @@
+// Figures on disk through headless chromium: one browser launch for the whole file.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { accuracyVsEps, imageGrid } from '../../lib/report/figures';
+import { browserOpen, closeBrowser } from '../../lib/report/browser';
+import { saveFigure } from '../../lib/report/output';
+import { decodePng, pixelAt, pixelVariance } from './png';
+import { assertWellFormedXml } from './xml';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-figs-'));
+const savedEnv = { dir: process.env.GRADREG_FIGURES_DIR, chromium: process.env.GRADREG_CHROMIUM };
+
+before(() => { process.env.GRADREG_FIGURES_DIR = root; });
+after(async () => {
+  await closeBrowser();
+  process.env.GRADREG_FIGURES_DIR = savedEnv.dir;
+  if (savedEnv.dir === undefined) delete process.env.GRADREG_FIGURES_DIR;
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const curves = accuracyVsEps([
+  { name: 'cross-entropy', eps: [0, 0.1, 0.2, 0.3], acc: [0.991, 0.4321, 0.0512, 0.0007] },
+  { name: 'input-gradient', eps: [0, 0.1, 0.2, 0.3], acc: [0.987, 0.7654, 0.3141, 0.0123], accStd: [0.002, 0.011, 0.02, 0.004] },
+], { title: 'MNIST, Linf PGD' });
+
+test('a missing chromium gives an error naming apt-get install chromium and GRADREG_CHROMIUM, and writes nothing', async () => {
+  process.env.GRADREG_CHROMIUM = path.join(root, 'no-such-chromium');
+  try {
+    await assert.rejects(saveFigure(curves, 'nb-missing', 'acc', { formats: ['png'] }), (e: Error) => {
+      assert.match(e.message, /apt-get install chromium/);
+      assert.match(e.message, /GRADREG_CHROMIUM/);
+      assert.match(e.message, /no-such-chromium/);
+      return true;
+    });
+    assert.equal(fs.existsSync(path.join(root, 'nb-missing')), false);
+    assert.equal(browserOpen(), false, 'a failed launch must not be cached');
+  } finally {
+    if (savedEnv.chromium === undefined) delete process.env.GRADREG_CHROMIUM;
+    else process.env.GRADREG_CHROMIUM = savedEnv.chromium;
+  }
+});
+
+test('saveFigure writes a real PNG of the requested size, a well-formed SVG and a self-contained HTML with the data', async () => {
+  const files = await saveFigure(curves, 'nb-test.ipynb', 'acc-vs-eps', { width: 640, height: 400 });
+  assert.deepEqual(Object.keys(files).sort(), ['html', 'png', 'svg']);
+  assert.equal(path.dirname(files.png!), path.join(root, 'nb-test'));
+
+  const png = decodePng(fs.readFileSync(files.png!));
+  assert.equal(png.width, 640);
+  assert.equal(png.height, 400);
+  assert.ok(pixelVariance(png) > 50, `PNG looks blank (variance ${pixelVariance(png)})`);
+
+  const svg = fs.readFileSync(files.svg!, 'utf8');
+  assert.match(svg, /^<svg[\s>]/);
+  assertWellFormedXml(svg);
+  assert.match(svg, /width="640"/);
+  assert.match(svg, /input-gradient/, 'legend text is in the SVG');
+
+  const html = fs.readFileSync(files.html!, 'utf8');
+  assert.ok(html.length > 3_000_000, 'plotly.js is inlined');
+  assert.match(html, /plotly\.js v\d/);
+  assert.doesNotMatch(html, /<script[^>]+src=/i, 'no external scripts');
+  for (const v of ['0.4321', '0.7654', '0.3141', '0.0123']) assert.ok(html.includes(v), `HTML holds ${v}`);
+  const spec = JSON.parse(/<script id="figure-spec" type="application\/json">([^<]*)<\/script>/.exec(html)![1]);
+  assert.deepEqual(spec.data, curves.data);
+  for (const f of fs.readdirSync(path.join(root, 'nb-test'))) assert.doesNotMatch(f, /\.tmp$/, 'no temp file left');
+});
+
+test('an image grid renders gray images black-to-white and perturbations blue-white-red, one cell per image', async () => {
+  const w = 8;
+  const fill = (v: number) => new Float32Array(w * w).fill(v);
+  const fig = imageGrid([
+    { label: 'clean', kind: 'image', images: [fill(0), fill(1)] },
+    { label: 'delta', kind: 'signed', images: [fill(-0.3), fill(0.3)] },
+  ], { width: w, height: w, channels: 1, colLabels: ['a', 'b'] });
+  const width = fig.layout.width as number;
+  const height = fig.layout.height as number;
+  const files = await saveFigure(fig, 'nb-test', 'grid', { formats: ['png'] });
+  const png = decodePng(fs.readFileSync(files.png!));
+  assert.equal(png.width, width);
+  assert.equal(png.height, height);
+  const m = fig.layout.margin as { l: number; t: number };
+  const cell = 110;
+  const at = (r: number, c: number) => pixelAt(png, Math.round(m.l + (c + 0.5) * cell), Math.round(m.t + (r + 0.5) * cell)).slice(0, 3);
+  const near = (got: number[], want: number[], what: string) => assert.ok(got.every((g, i) => Math.abs(g - want[i]) <= 12), `${what}: got rgb(${got}) want rgb(${want})`);
+  near(at(0, 0), [0, 0, 0], 'pixel value 0');
+  near(at(0, 1), [255, 255, 255], 'pixel value 1');
+  near(at(1, 0), [0x21, 0x66, 0xac], 'negative perturbation');
+  near(at(1, 1), [0xb2, 0x18, 0x2b], 'positive perturbation');
+});

@@ -1,0 +1,124 @@
+// Tables: CSV/Markdown/LaTeX writers, round trips through files, atomic writes, folder layout.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { atomicWrite, figuresDir, repoRoot, saveTable } from '../../lib/report/output';
+import { formatPct, parseCsv, parseMarkdownTable, tableData, toCsv, toDataFrame, toLatex, toMarkdown, loadDanfo } from '../../lib/report/tables';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-tables-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function withFiguresDir<T>(fn: () => T): T {
+  const old = process.env.GRADREG_FIGURES_DIR;
+  process.env.GRADREG_FIGURES_DIR = root;
+  try {
+    return fn();
+  } finally {
+    if (old === undefined) delete process.env.GRADREG_FIGURES_DIR;
+    else process.env.GRADREG_FIGURES_DIR = old;
+  }
+}
+
+// Awkward on purpose: commas, quotes, pipes and LaTeX specials in names, tiny/huge/negative numbers, a missing cell.
+const rows = [
+  { method: 'cross-entropy', clean: 0.99123456789, robust: 0.0123, epochs: 10, note: 'baseline, "plain"' },
+  { method: 'grad|norm (λ=0.1)', clean: 0.9876, robust: 0.4567891, epochs: 20, note: '50% & $_#' },
+  { method: 'pgd-at', clean: 0.97, robust: 1e-7, epochs: 3, note: undefined },
+  { method: 'neg', clean: -0.25, robust: 123456.789, epochs: 0, note: 'x' },
+];
+
+test('CSV round-trips every number exactly and strings with commas and quotes, through our parser and danfojs', async () => {
+  const files = withFiguresDir(() => saveTable(rows, 'nb-tab', 'results'));
+  const text = fs.readFileSync(files.csv, 'utf8');
+  const back = parseCsv(text);
+  assert.equal(back.length, rows.length);
+  rows.forEach((r, i) => {
+    for (const k of ['clean', 'robust', 'epochs'] as const) assert.equal(back[i][k], r[k], `row ${i} ${k}`);
+    assert.equal(back[i].method, r.method);
+    assert.equal(back[i].note, r.note ?? null);
+  });
+  const dfd = loadDanfo();
+  const df = await dfd.readCSV(files.csv);
+  assert.deepEqual(df.columns, ['method', 'clean', 'robust', 'epochs', 'note']);
+  assert.deepEqual((df.column('robust').values as number[]), rows.map((r) => r.robust));
+});
+
+test('Markdown round-trips numbers to the stated decimals, integers stay integers, pipes are escaped', () => {
+  const files = withFiguresDir(() => saveTable(rows, 'nb-tab', 'results-md', { decimals: { clean: 4 }, caption: 'Table 1' }));
+  const md = fs.readFileSync(files.md, 'utf8');
+  assert.ok(md.startsWith('Table 1\n'));
+  assert.match(md, /\| 0\.9912 \|/);
+  assert.match(md, /\| 10 \|/, 'integer column printed without decimals');
+  const back = parseMarkdownTable(md);
+  assert.equal(back.length, rows.length);
+  rows.forEach((r, i) => {
+    assert.ok(Math.abs((back[i].clean as number) - r.clean) <= 0.5e-4 + 1e-12, `clean row ${i}: ${back[i].clean} vs ${r.clean}`);
+    assert.ok(Math.abs((back[i].robust as number) - r.robust) <= 0.5e-3 + 1e-12, `robust row ${i}: ${back[i].robust} vs ${r.robust}`);
+    assert.equal(back[i].epochs, r.epochs);
+    assert.equal(back[i].method, r.method);
+  });
+  assert.equal(files.tex, undefined, 'no .tex unless asked');
+});
+
+test('LaTeX output escapes specials, uses booktabs and is only written when asked', () => {
+  const files = withFiguresDir(() => saveTable(rows, 'nb-tab', 'paper', { latex: true, caption: 'Robust accuracy (%)', label: 'tab:main' }));
+  const tex = fs.readFileSync(files.tex!, 'utf8');
+  assert.match(tex, /\\begin\{tabular\}\{lrrrl\}/);
+  assert.match(tex, /\\toprule/);
+  assert.match(tex, /\\caption\{Robust accuracy \(\\%\)\}/);
+  assert.match(tex, /50\\% \\& \\\$\\_\\#/);
+  assert.match(tex, /0\.457/);
+  assert.equal(tex, toLatex(rows, { caption: 'Robust accuracy (%)', label: 'tab:main' }));
+});
+
+test('DataFrames and rows give the same table; formatPct formats fractions', () => {
+  const df = toDataFrame(rows.slice(0, 2).map((r) => ({ method: r.method, clean: r.clean })));
+  assert.deepEqual(tableData(df), { columns: ['method', 'clean'], rows: [['cross-entropy', 0.99123456789], ['grad|norm (λ=0.1)', 0.9876]] });
+  assert.equal(toCsv(df), toCsv(rows.slice(0, 2).map((r) => ({ method: r.method, clean: r.clean }))));
+  assert.equal(toMarkdown(df), toMarkdown(rows.slice(0, 2).map((r) => ({ method: r.method, clean: r.clean }))));
+  assert.equal(formatPct(0.8734), '87.3%');
+  assert.equal(formatPct(0.8734, 2), '87.34%');
+  assert.equal(formatPct(1), '100.0%');
+});
+
+test('bad table input names the problem', () => {
+  assert.throws(() => toCsv([{ a: 1 }, [1, 2] as unknown as Record<string, number>]), /row 1 is an array/);
+  assert.throws(() => toCsv([{ a: { nested: 1 } as unknown as number }]), /row 0 column 'a' is a object/);
+  assert.throws(() => toCsv('nope' as unknown as []), /array of row objects or a danfojs DataFrame/);
+  assert.throws(() => withFiguresDir(() => saveTable(rows, 'nb-tab', '../escape')), /not a plain file name/);
+  assert.throws(() => figuresDir('a/b'), /not a plain file name/);
+});
+
+test('figuresDir uses GRADREG_FIGURES_DIR, else <repo>/figures, and drops .ipynb', () => {
+  assert.equal(withFiguresDir(() => figuresDir('02-jarn.ipynb')), path.join(root, '02-jarn'));
+  const old = process.env.GRADREG_FIGURES_DIR;
+  delete process.env.GRADREG_FIGURES_DIR;
+  try {
+    assert.equal(figuresDir('02-jarn'), path.join(repoRoot(), 'figures', '02-jarn'));
+    assert.ok(fs.existsSync(path.join(repoRoot(), 'lib', 'report', 'output.ts')));
+  } finally {
+    if (old !== undefined) process.env.GRADREG_FIGURES_DIR = old;
+  }
+});
+
+test('atomicWrite creates folders, replaces the file, and a failure mid-write keeps the old file and leaves no temp file', () => {
+  const dir = path.join(root, 'deep', 'er');
+  const file = path.join(dir, 'out.csv');
+  atomicWrite(file, 'old,1\n');
+  assert.equal(fs.readFileSync(file, 'utf8'), 'old,1\n');
+  function* failing(): Generator<string> {
+    yield 'new,';
+    yield 'partial';
+    throw new Error('disk on fire');
+  }
+  assert.throws(() => atomicWrite(file, failing()), /disk on fire/);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'old,1\n', 'the old file survives');
+  assert.deepEqual(fs.readdirSync(dir), ['out.csv'], 'no temp file left behind');
+  atomicWrite(file, Buffer.from('new,2\n'));
+  assert.equal(fs.readFileSync(file, 'utf8'), 'new,2\n');
+  atomicWrite(file, ['a', Buffer.from('b'), 'c']);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'abc');
+  assert.deepEqual(fs.readdirSync(dir), ['out.csv']);
+});
