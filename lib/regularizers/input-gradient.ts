@@ -30,7 +30,7 @@ const NORM_EPS = 1e-12;
 /** Per-example input gradient of the cross-entropy, [B,H,W,C]; differentiable w.r.t. the weights (double backprop). */
 export function lossInputGradient(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D {
   // Summing per-example losses gives each example its own gradient (examples do not interact, batch norm in train mode aside).
-  return tf.grad((xx: tf.Tensor4D) => tf.sum(crossEntropyPerExample(model.logits(xx), y)))(x) as tf.Tensor4D;
+  return tf.grad((xx: tf.Tensor) => tf.sum(crossEntropyPerExample(model.logits(xx as tf.Tensor4D), y)))(x) as tf.Tensor4D;
 }
 
 function rows(t: tf.Tensor): tf.Tensor2D {
