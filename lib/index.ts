@@ -8,3 +8,4 @@ export * from './data/index';
 export * from './models/index';
 export * from './train/index';
 export * from './report/index';
+export * from './regularizers/index';
