@@ -56,6 +56,12 @@ function session(): Promise<{ browser: Browser; page: Page }> {
   return pagePromise;
 }
 
+/** A fresh page in the export browser (launched if needed), e.g. to check that a saved HTML figure renders offline. Close it after use. */
+export async function newBrowserPage(): Promise<Page> {
+  const { browser } = await session();
+  return browser.newPage();
+}
+
 /** True when a browser has been launched and not closed (for tests and diagnostics). */
 export function browserOpen(): boolean {
   return pagePromise !== undefined;

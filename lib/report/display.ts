@@ -80,7 +80,7 @@ export function show(fig: Figure, opts: { includePlotly?: boolean } = {}): void 
 /** Shows a table (rows or a DataFrame): HTML in a notebook, Markdown on a terminal. */
 export function showTable(table: TableInput, opts: FormatOptions & { caption?: string } = {}): void {
   const md = (opts.caption ? `${opts.caption}\n\n` : '') + toMarkdown(table, opts);
-  if (!displayBundle({ 'text/html': toHtmlTable(table, opts), 'text/plain': md })) console.log(md);
+  if (!displayBundle({ 'text/html': toHtmlTable(table, opts), 'text/plain': md })) console.log(md.trimEnd());
 }
 
 /** Shows PNG bytes (e.g. from saveFigure's file) inline; on a terminal prints a note. */

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { accuracyVsEps, imageGrid } from '../../lib/report/figures';
-import { browserOpen, closeBrowser } from '../../lib/report/browser';
+import { browserOpen, closeBrowser, newBrowserPage } from '../../lib/report/browser';
 import { saveFigure } from '../../lib/report/output';
 import { decodePng, pixelAt, pixelVariance } from './png';
 import { assertWellFormedXml } from './xml';
@@ -90,4 +90,23 @@ test('an image grid renders gray images black-to-white and perturbations blue-wh
   near(at(0, 1), [255, 255, 255], 'pixel value 1');
   near(at(1, 0), [0x21, 0x66, 0xac], 'negative perturbation');
   near(at(1, 1), [0xb2, 0x18, 0x2b], 'positive perturbation');
+});
+
+test('the saved HTML renders offline in the browser: every trace drawn, no request leaves the file', async () => {
+  const files = await saveFigure(curves, 'nb-test', 'offline', { formats: ['html'], width: 500, height: 300 });
+  const page = await newBrowserPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`file://${files.html}`);
+    await page.waitForSelector('#figure .main-svg', { timeout: 30_000 });
+    const lines = await page.evaluate('document.querySelectorAll("#figure .scatterlayer .trace").length');
+    assert.equal(lines, curves.data.length);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests, []);
+  } finally {
+    await page.close();
+  }
 });
