@@ -45,7 +45,7 @@ test('inside a tslab kernel: figures as plotly bundle + html (plotly.js inlined 
     const spec = 'rep.accuracyVsEps([{ name: "ce", eps: [0, 0.1], acc: [0.9876, 0.1234] }], { title: "MNIST" })';
     const shown = await k.execute(`rep.show(${spec});\nrep.show(${spec});`);
     assert.equal(shown.status, 'ok', shown.errorText);
-    const displays = shown.outputs.filter((o) => o.output_type === 'display_data') as { data: Record<string, unknown> }[];
+    const displays = shown.outputs.filter((o) => o.output_type === 'display_data') as unknown as { data: Record<string, unknown> }[];
     assert.equal(displays.length, 2);
     for (const d of displays) {
       const plotly = d.data['application/vnd.plotly.v1+json'] as { data: { y: number[] }[] };
@@ -58,12 +58,12 @@ test('inside a tslab kernel: figures as plotly bundle + html (plotly.js inlined 
     assert.ok(html1.length < 20_000, `later figures do not repeat plotly.js (${html1.length} chars)`);
 
     const table = await k.execute('rep.showTable([{ method: "ce", acc: 0.98765 }]);');
-    const tdata = (table.outputs.find((o) => o.output_type === 'display_data') as { data: Record<string, string> }).data;
+    const tdata = (table.outputs.find((o) => o.output_type === 'display_data') as unknown as { data: Record<string, string> }).data;
     assert.match(tdata['text/html'], /<table[^>]*>.*<td[^>]*>0\.988<\/td>/);
 
     const prog = await k.execute('const p = rep.progress(3, "steps", { minIntervalMs: 0 });\nfor (let i = 0; i < 3; i++) p.tick(1, "i=" + i);\np.done("finished");');
     assert.equal(prog.status, 'ok', prog.errorText);
-    const bars = prog.outputs.filter((o) => o.output_type === 'display_data') as { data: Record<string, string> }[];
+    const bars = prog.outputs.filter((o) => o.output_type === 'display_data') as unknown as { data: Record<string, string> }[];
     assert.equal(bars.length, 1, 'one display, updated in place');
     assert.match(bars[0].data['text/plain'], /^steps █+ 3\/3 \(100%\) [\d.]+s finished$/);
     assert.match(bars[0].data['text/html'], /<progress value="1" max="1"/);
