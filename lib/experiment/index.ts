@@ -1,2 +1,3 @@
 export * from './profiles';
 export * from './params';
+export * from './methods';

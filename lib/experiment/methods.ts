@@ -1,0 +1,64 @@
+// A method = a named list of loss terms; trainMethods trains each method for each seed (through the checkpoint cache).
+import type { DataSet, LossTerm } from '../types';
+import { createModel, type ModelSpec } from '../models/zoo';
+import type { SequentialModel } from '../models/sequential';
+import { train, type EpochRecord, type TrainConfig, type TrainResult } from '../train/trainer';
+
+export interface Method {
+  /** Short id (file names, cache keys). */
+  id: string;
+  /** Legend / table label. */
+  label: string;
+  /** Fresh loss terms (terms may hold per-run state). */
+  terms: () => LossTerm[];
+}
+
+export interface TrainedModel {
+  method: Method;
+  seed: number;
+  model: SequentialModel;
+  result: TrainResult;
+}
+
+export interface TrainMethodsOptions {
+  data: DataSet;
+  model: ModelSpec;
+  train: Omit<TrainConfig, 'seed'>;
+  seeds: number[];
+  /** Optional per-method override of the training config (e.g. epochs for an expensive method). */
+  trainFor?: (m: Method) => Partial<Omit<TrainConfig, 'seed'>>;
+  cache?: boolean;
+  log?: (s: string) => void;
+}
+
+/** Trains every method with every seed; reuses cached checkpoints when nothing changed. */
+export async function trainMethods(methods: Method[], opts: TrainMethodsOptions): Promise<TrainedModel[]> {
+  const ids = new Set<string>();
+  for (const m of methods) {
+    if (ids.has(m.id)) throw new Error(`method id "${m.id}" is used twice`);
+    ids.add(m.id);
+  }
+  const out: TrainedModel[] = [];
+  for (const method of methods) {
+    for (const seed of opts.seeds) {
+      const model = createModel(opts.model, { inputShape: opts.data.shape, numClasses: opts.data.classNames.length, seed });
+      const cfg: TrainConfig = { ...opts.train, ...(opts.trainFor?.(method) ?? {}), seed };
+      const result = await train(model, opts.data, cfg, { terms: method.terms(), modelKey: { spec: opts.model, method: method.id }, cache: opts.cache });
+      const last = result.history[result.history.length - 1];
+      (opts.log ?? console.log)(`${method.label} (seed ${seed}): test accuracy ${(100 * last.testAcc).toFixed(2)}%, ` +
+        `${result.fromCache ? 'from cache' : `trained in ${result.trainSeconds.toFixed(0)} s`}`);
+      out.push({ method, seed, model, result });
+    }
+  }
+  return out;
+}
+
+/** Per-epoch rows for training-curve figures: loss, each term, accuracies. */
+export function historyRows(h: EpochRecord[]): ({ epoch: number } & Record<string, number>)[] {
+  return h.map((r) => ({ epoch: r.epoch, loss: r.loss, ...r.terms, trainAcc: r.trainAcc, testAcc: r.testAcc, seconds: r.seconds }));
+}
+
+/** Mean wall time per epoch of a training run. */
+export function secondsPerEpoch(r: TrainResult): number {
+  return r.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, r.history.length);
+}
