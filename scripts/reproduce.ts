@@ -62,6 +62,11 @@ function src(cell: { source: string | string[] }): string {
   return Array.isArray(cell.source) ? cell.source.join('') : cell.source;
 }
 
+// Cell output as it arrives, indented under the notebook; carriage-return progress bars become lines.
+function echo(text: string): string {
+  return text.split(/\r?\n|\r/).filter((l, i, a) => l !== '' || i < a.length - 1).map((l) => `      | ${l}\n`).join('');
+}
+
 function indent(text: string): string {
   return text.split('\n').map((l) => `    ${l}`).join('\n');
 }
@@ -109,7 +114,7 @@ export async function runNotebook(file: string, opts: RunOptions): Promise<{ ok:
       const tc = Date.now();
       let res: Awaited<ReturnType<KernelSession['execute']>> | null;
       try {
-        res = await Promise.race([kernel.execute(code), timedOut]);
+        res = await Promise.race([kernel.execute(code, { onStream: (_n, text) => log(echo(text)) }), timedOut]);
       } catch (e) {
         failure = `${where} failed:\n${firstLines(code)}\n  error:\n${indent((e as Error).message)}`;
         break;
@@ -122,7 +127,9 @@ export async function runNotebook(file: string, opts: RunOptions): Promise<{ ok:
       c.execution_count = res.executionCount;
       log(`  ${where} ${res.status} in ${((Date.now() - tc) / 1000).toFixed(1)} s\n`);
       if (res.status === 'error') {
-        const err = res.errorText.trim() || '(the kernel reported an error without a message)';
+        // tslab's and node:vm's own stack frames say nothing about the notebook.
+        const err = res.errorText.split('\n').filter((l) => !/^\s+at .*(node:vm|[\\/]tslab[\\/]dist[\\/]|sigintHandlersWrap)/.test(l))
+          .join('\n').trim() || '(the kernel reported an error without a message)';
         failure = `${where} failed:\n${firstLines(code)}\n  error:\n${indent(err)}${hint(err, path.dirname(file))}`;
         break;
       }
@@ -131,12 +138,13 @@ export async function runNotebook(file: string, opts: RunOptions): Promise<{ ok:
     clearTimeout(timer);
     await kernel.close();
   }
-  const rel = path.join(opts.outDir, opts.profile, path.basename(file));
-  fs.mkdirSync(path.dirname(rel), { recursive: true });
-  const tmp = `${rel}.${process.pid}.tmp`;
+  const executed = path.join(opts.outDir, opts.profile, path.basename(file));
+  fs.mkdirSync(path.dirname(executed), { recursive: true });
+  const tmp = `${executed}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(nb, null, 1) + '\n');
-  fs.renameSync(tmp, rel);
+  fs.renameSync(tmp, executed);
   const seconds = (Date.now() - t0) / 1000;
+  if (failure) failure += `\n  executed copy with the outputs so far: ${path.relative(process.cwd(), executed)}`;
   return { ok: failure === '', message: failure, seconds };
 }
 
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
   }
   let passed = 0;
   let failed = 0;
+  if (args.notebooks.length === 0) console.log('no notebooks found in notebooks/');
   for (const nb of args.notebooks) {
     const name = path.relative(REPO_ROOT, nb);
     console.log(`▶ ${name} (profile ${args.profile}, timeout ${args.timeoutS} s)`);

@@ -103,9 +103,22 @@ export class KernelSession {
       if (this.exited) throw new Error(`tslab kernel ended (${this.exited}) before it was ready:\n${this.processLog}`);
       const id = await this.send(this.shell, 'kernel_info_request', {});
       const reply = await Promise.race([this.receiveReply(id), new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
-      if (reply) break;
+      // Ready once iopub carries the status of this request too: a cell's output or its final idle must not be lost.
+      if (reply && await this.iopubSaw(id, 1000)) break;
       if (Date.now() > deadline) throw new Error(`tslab kernel did not answer within 60 s:\n${this.processLog}`);
     }
+  }
+
+  private async iopubSaw(msgId: string, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (this.iopubQueue.some((m) => (m.parent_header as { msg_id?: string } | undefined)?.msg_id === msgId)) {
+        this.iopubQueue.length = 0; // only kernel_info traffic so far
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
   }
 
   private sign(parts: string[]): string {
@@ -175,7 +188,7 @@ export class KernelSession {
   }
 
   /** Runs one cell and collects its outputs; resolves when the kernel is idle again. */
-  async execute(code: string): Promise<CellResult> {
+  async execute(code: string, opts: { onStream?: (name: 'stdout' | 'stderr', text: string) => void } = {}): Promise<CellResult> {
     const msgId = await this.send(this.shell, 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
     const outputs: Output[] = [];
     const byDisplayId = new Map<string, Output>();
@@ -198,6 +211,7 @@ export class KernelSession {
           if (last && last.output_type === 'stream' && last.name === c.name) last.text = String(last.text) + String(c.text);
           else outputs.push({ output_type: 'stream', name: c.name, text: c.text });
           if (c.name === 'stderr') errorText += String(c.text);
+          opts.onStream?.(c.name === 'stderr' ? 'stderr' : 'stdout', String(c.text));
           break;
         }
         case 'display_data': {

@@ -12,17 +12,28 @@ const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-runner-'));
 
 // GRADREG_QUIET as under `npm test`: the runner must still let the notebook print its backend line.
 function reproduce(...args: string[]) {
+  return reproduceWith({ GRADREG_BACKEND: 'cpu' }, ...args);
+}
+
+function reproduceWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const { GRADREG_BACKEND: _b, ...base } = process.env;
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/reproduce.ts', '--out', out, '--figures', path.join(out, 'figures'), ...args],
-    { cwd: root, encoding: 'utf8', env: { ...process.env, GRADREG_BACKEND: 'cpu', GRADREG_QUIET: '1' } });
+    { cwd: root, encoding: 'utf8', env: { ...base, GRADREG_QUIET: '1', ...env } });
   return { code: r.status, text: r.stdout + r.stderr, last: r.stdout.trim().split('\n').pop() };
 }
 
 test('a failing cell makes reproduce exit non-zero, naming the cell and the real error', () => {
-  const r = reproduce(path.join(fixtures, 'failing.ipynb'), '--profile', 'smoke');
+  // The default backend choice (no GRADREG_BACKEND) must also run and say which backend it is.
+  const r = reproduceWith({}, path.join(fixtures, 'failing.ipynb'), '--profile', 'smoke');
   assert.notEqual(r.code, 0);
-  assert.match(r.text, /cell 2 \(code cell 2\/3\) failed/);
-  assert.match(r.text, /Error: boom-42/);
+  const failure = r.text.slice(r.text.indexOf('FAILED'));
+  assert.match(failure, /cell 2 \(code cell 2\/3\) failed:\n.*\| const x: number = 41;\n.*\| throw new Error/);
+  assert.match(failure, /Error: boom-42/);
+  assert.doesNotMatch(failure, /tslab[\\/]dist/);
   assert.equal(r.last, '0 passed, 1 failed');
+  const nb = JSON.parse(fs.readFileSync(path.join(out, 'smoke', 'failing.ipynb'), 'utf8'));
+  assert.match(JSON.stringify(nb.cells[1].outputs), /gradreg: using the (tensorflow-gpu|tensorflow|wasm|cpu) backend/);
+  assert.deepEqual(nb.cells[3].outputs, [], 'the cell after the failure must not run');
 });
 
 test('a passing notebook passes, and its executed copy keeps outputs incl. the backend line', () => {
