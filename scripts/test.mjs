@@ -38,7 +38,9 @@ if (only.length === 0) {
 
 const files = (only.length ? only : ['test']).flatMap((p) => findTests(path.resolve(root, p))).map((f) => path.relative(root, f));
 console.log(`== unit tests (${files.length} files)`);
-const unit = await run(node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { env: { GRADREG_QUIET: '1' } });
+// A hung test (a kernel that never answers, a wait on a dead worker) fails after 5 min instead of stalling CI.
+const unit = await run(node, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-reporter=tap', ...files],
+  { env: { GRADREG_QUIET: '1' } });
 const p = unit.out.match(/^# pass (\d+)/m);
 const f = unit.out.match(/^# fail (\d+)/m);
 const c = unit.out.match(/^# cancelled (\d+)/m);
