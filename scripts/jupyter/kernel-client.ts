@@ -22,16 +22,17 @@ export interface CellResult {
   errorText: string;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Holds all listeners open until each has its port, so the ports are distinct.
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
+    srv.listen(0, '127.0.0.1', () => resolve(srv));
+  })));
+  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
 }
 
 const DELIM = '<IDS|MSG>';
@@ -40,7 +41,7 @@ const DELIM = '<IDS|MSG>';
 const live = new Set<KernelSession>();
 process.once('exit', () => { for (const k of live) k.kill(); });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => { for (const k of live) k.kill(); process.exit(130); });
+  process.once(sig, () => { for (const k of live) k.kill(); process.exit(sig === 'SIGINT' ? 130 : 143); });
 }
 
 export interface StartOptions {
@@ -67,15 +68,23 @@ export class KernelSession {
   /** Everything the kernel process printed, for diagnosing a crash. */
   processLog = '';
 
+  /** Starts a kernel and waits until it answers; one retry covers a port taken between our probe and the kernel's bind. */
   static async start(opts: StartOptions): Promise<KernelSession> {
-    const k = new KernelSession();
-    await k.init(opts);
-    return k;
+    for (let attempt = 1; ; attempt++) {
+      const k = new KernelSession();
+      try {
+        await k.init(opts);
+        return k;
+      } catch (e) {
+        await k.close();
+        if (attempt >= 2 || !k.exited) throw e;
+      }
+    }
   }
 
   private async init(opts: StartOptions): Promise<void> {
-    const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(),
-      control_port: await freePort(), hb_port: await freePort() };
+    const [shell_port, iopub_port, stdin_port, control_port, hb_port] = await freePorts(5);
+    const ports = { shell_port, iopub_port, stdin_port, control_port, hb_port };
     const conn = { transport: 'tcp', ip: '127.0.0.1', signature_scheme: 'hmac-sha256', key: this.key, kernel_name: 'gradreg-tslab', ...ports };
     this.connFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-kernel-')), 'connection.json');
     fs.writeFileSync(this.connFile, JSON.stringify(conn));
@@ -254,19 +263,22 @@ export class KernelSession {
   /** Stops the kernel: shutdown request, then SIGKILL of its process group if it lingers. */
   async close(): Promise<void> {
     if (this.closed) return;
-    try {
-      await Promise.race([this.send(this.control, 'shutdown_request', { restart: false }), new Promise((r) => setTimeout(r, 500))]);
-    } catch { /* already gone */ }
+    if (this.control && this.proc && !this.exited) {
+      try {
+        await Promise.race([this.send(this.control, 'shutdown_request', { restart: false }), new Promise((r) => setTimeout(r, 500))]);
+      } catch { /* already gone */ }
+      await new Promise((r) => setTimeout(r, 200));
+    }
     this.closed = true;
-    await new Promise((r) => setTimeout(r, 200));
     this.kill();
-    for (const s of [this.shell, this.iopub, this.control]) try { s.close(); } catch { /* closed */ }
-    try { fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true }); } catch { /* gone */ }
+    for (const s of [this.shell, this.iopub, this.control]) try { s?.close(); } catch { /* closed */ }
+    // Only the temp folder made for the connection file (never path.dirname('') = the cwd).
+    if (this.connFile) try { fs.rmSync(path.dirname(this.connFile), { recursive: true, force: true }); } catch { /* gone */ }
   }
 
   /** Kills the kernel process group at once (timeouts). */
   kill(): void {
-    if (!this.exited && this.proc.pid) {
+    if (!this.exited && this.proc?.pid) {
       try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { try { this.proc.kill('SIGKILL'); } catch { /* gone */ } }
     }
   }
