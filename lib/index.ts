@@ -9,3 +9,5 @@ export * from './models/index';
 export * from './train/index';
 export * from './report/index';
 export * from './regularizers/index';
+export * from './attacks/index';
+export * from './eval/index';

@@ -1,0 +1,36 @@
+import type { Attack } from '../types';
+import { apgd, type ApgdConfig } from './apgd';
+import { fgsm, type FgsmConfig } from './fgsm';
+import { flowPgd, type FlowPgdConfig } from './flow-pgd';
+import { mifgsm, pgd, type PgdConfig } from './pgd';
+import { square, type SquareConfig } from './square';
+
+export * from './base';
+export * from './fgsm';
+export * from './pgd';
+export * from './apgd';
+export * from './square';
+export * from './flow-pgd';
+
+const ATTACKS = {
+  fgsm: (c: FgsmConfig) => fgsm(c),
+  pgd: (c: PgdConfig) => pgd(c),
+  mifgsm: (c: Parameters<typeof mifgsm>[0]) => mifgsm(c),
+  apgd: (c: ApgdConfig) => apgd(c),
+  square: (c: SquareConfig) => square(c),
+  'flow-pgd': (c: FlowPgdConfig) => flowPgd(c),
+};
+export type AttackName = keyof typeof ATTACKS;
+export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
+
+/** An attack by name; unknown names list the known ones. */
+export function attack<N extends AttackName>(name: N, config: Parameters<(typeof ATTACKS)[N]>[0]): Attack {
+  const f = ATTACKS[name] as ((c: unknown) => Attack) | undefined;
+  if (!f) throw new Error(`unknown attack "${name}": use one of ${ATTACK_NAMES.join(', ')}`);
+  return f(config);
+}
+
+/** Foolbox-style: one attack per eps. */
+export function forEachEps(epsList: number[], make: (eps: number) => Attack): Attack[] {
+  return epsList.map(make);
+}

@@ -1,0 +1,74 @@
+// Square Attack, Linf (Andriushchenko et al. 2020): gradient-free random search with square-shaped updates at the corners of the
+// eps-box. A score-based attack that does not use gradients: if it beats PGD, the gradients are masked.
+import * as tf from '@tensorflow/tfjs';
+import type { Attack, Model } from '../types';
+import { makeRng } from '../data/rng';
+import { attackLoss, checkEps, checkPositiveInt, runChecked } from './base';
+
+export interface SquareConfig { eps: number; queries?: number; pInit?: number }
+
+/** The paper's schedule of the fraction of pixels changed per query (for 10k queries; rescaled to the query budget). */
+function pSelection(pInit: number, it: number, n: number): number {
+  const i = Math.floor((it / n) * 10000);
+  const cuts = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
+  let p = pInit;
+  for (const c of cuts) if (i > c) p /= 2;
+  return p;
+}
+
+function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Float32Array {
+  return tf.tidy(() => tf.neg(attackLoss(model.logits(x), y, 'cw')).dataSync() as Float32Array);
+}
+
+export function square(config: SquareConfig): Attack {
+  const eps = checkEps('square', config.eps);
+  const queries = checkPositiveInt('square', 'queries', config.queries ?? 1000);
+  const pInit = config.pInit ?? 0.05;
+  return {
+    name: 'square',
+    threat: { norm: 'linf', eps },
+    run(model, x, y, opts = {}) {
+      return runChecked('square', model, x, y, () => {
+        const [b, h, w, c] = x.shape;
+        const rng = makeRng(opts.seed ?? 0);
+        const xs = x.dataSync() as Float32Array;
+        const per = h * w * c;
+        // Init: vertical stripes of +-eps (the paper's initialization).
+        const adv = new Float32Array(xs.length);
+        for (let i = 0; i < b; i++) for (let col = 0; col < w; col++) for (let ch = 0; ch < c; ch++) {
+          const s = rng() < 0.5 ? -eps : eps;
+          for (let row = 0; row < h; row++) { const k = i * per + (row * w + col) * c + ch; adv[k] = Math.min(1, Math.max(0, xs[k] + s)); }
+        }
+        let cur = tf.tensor4d(adv, x.shape);
+        let m = margins(model, cur, y);
+        for (let q = 0; q < queries && eps > 0; q++) {
+          const active = Array.from(m, (v, i) => (v > 0 ? i : -1)).filter((i) => i >= 0);
+          if (active.length === 0) break;
+          const p = pSelection(pInit, q, queries);
+          const side = Math.max(1, Math.min(h - 1, Math.round(Math.sqrt(p * h * w))));
+          const cand = Float32Array.from(cur.dataSync());
+          for (const i of active) {
+            const r0 = Math.floor(rng() * (h - side + 1)), c0 = Math.floor(rng() * (w - side + 1));
+            for (let ch = 0; ch < c; ch++) {
+              const s = rng() < 0.5 ? -eps : eps;
+              for (let row = r0; row < r0 + side; row++) for (let col = c0; col < c0 + side; col++) {
+                const k = i * per + (row * w + col) * c + ch;
+                cand[k] = Math.min(1, Math.max(0, xs[k] + s));
+              }
+            }
+          }
+          const candT = tf.tensor4d(cand, x.shape);
+          const mc = margins(model, candT, y);
+          const keep = new Uint8Array(b);
+          for (const i of active) if (mc[i] < m[i]) { keep[i] = 1; m[i] = mc[i]; }
+          const k4 = tf.tensor(keep, [b], 'bool');
+          const next = tf.tidy(() => tf.where(tf.broadcastTo(tf.reshape(k4, [b, 1, 1, 1]), x.shape), candT, cur)) as tf.Tensor4D;
+          tf.dispose([k4, candT, cur]);
+          cur = next;
+          opts.onProgress?.(q + 1, queries);
+        }
+        return cur;
+      });
+    },
+  };
+}

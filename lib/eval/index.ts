@@ -1,0 +1,3 @@
+export * from './robustness';
+export * from './sanity';
+export * from './card';

@@ -1,0 +1,132 @@
+// Robust accuracy per attack and eps, and the per-example worst case over every attack run (evaluation.md).
+import * as tf from '@tensorflow/tfjs';
+import type { Attack, DataSet, Model, Norm } from '../types';
+import { withMode } from '../models/sequential';
+import { deriveSeed } from '../data/rng';
+import { progress } from '../report/progress';
+
+export interface AttackResult {
+  attack: string;
+  norm: Norm;
+  eps: number;
+  /** Robust accuracy: correct on the adversarial input (and on the clean one). */
+  acc: number;
+  correct: Uint8Array;
+  seconds: number;
+}
+
+export interface RobustnessReport {
+  n: number;
+  clean: number;
+  cleanCorrect: Uint8Array;
+  attacks: AttackResult[];
+  seconds: number;
+}
+
+export type EvalData = DataSet | { x: tf.Tensor4D; y: tf.Tensor1D };
+
+function predictCorrect(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Uint8Array {
+  return tf.tidy(() => tf.equal(tf.argMax(model.logits(x), 1), y).dataSync() as unknown as Uint8Array).map((v) => (v ? 1 : 0));
+}
+
+/** Batches of the first n test examples (or of the given tensors). */
+function* evalBatches(data: EvalData, n: number, batchSize: number): Generator<{ x: tf.Tensor4D; y: tf.Tensor1D; own: boolean }> {
+  for (let s = 0; s < n; s += batchSize) {
+    const m = Math.min(batchSize, n - s);
+    if ('x' in data) {
+      yield { x: data.x.slice([s, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([s], [m]), own: true };
+    } else {
+      const b = data.batch('test', Int32Array.from({ length: m }, (_, i) => s + i));
+      yield { ...b, own: true };
+    }
+  }
+}
+
+/**
+ * Runs every attack on the first `n` test examples, batch by batch, in eval mode. An example counts as robust to an attack when it
+ * is classified correctly both clean and attacked.
+ */
+export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack[], opts: { n?: number; batchSize?: number; seed?: number; quiet?: boolean } = {}): RobustnessReport {
+  const total = 'x' in data ? data.x.shape[0] : data.size('test');
+  const n = Math.min(opts.n ?? total, total);
+  if (!(n > 0)) throw new Error(`evaluateRobustness: n must be >= 1, got ${opts.n}`);
+  const bs = opts.batchSize ?? 250;
+  const t0 = Date.now();
+  const cleanCorrect = new Uint8Array(n);
+  const results = attacks.map((a) => ({ attack: a.name, norm: a.threat.norm, eps: a.threat.eps, acc: 0, correct: new Uint8Array(n), seconds: 0 }));
+  const bar = opts.quiet ? undefined : progress(Math.ceil(n / bs) * attacks.length, `attack ${model.name}`);
+  withMode(model, 'eval', () => {
+    let off = 0;
+    let bi = 0;
+    for (const { x, y } of evalBatches(data, n, bs)) {
+      const c = predictCorrect(model, x, y);
+      cleanCorrect.set(c, off);
+      attacks.forEach((a, k) => {
+        const ta = Date.now();
+        const xa = a.run(model, x, y, { seed: deriveSeed(opts.seed ?? 0, bi, k) });
+        const ca = predictCorrect(model, xa, y);
+        xa.dispose();
+        for (let i = 0; i < ca.length; i++) results[k].correct[off + i] = ca[i] & c[i];
+        results[k].seconds += (Date.now() - ta) / 1000;
+        bar?.tick(1, `${a.name} eps ${a.threat.eps}`);
+      });
+      off += c.length;
+      bi++;
+      tf.dispose([x, y]);
+    }
+  });
+  bar?.done();
+  for (const r of results) r.acc = mean(r.correct);
+  return { n, clean: mean(cleanCorrect), cleanCorrect, attacks: results, seconds: (Date.now() - t0) / 1000 };
+}
+
+export function mean(a: Uint8Array): number {
+  let s = 0;
+  for (const v of a) s += v;
+  return a.length ? s / a.length : NaN;
+}
+
+/** Per-example worst case over the given attack results: robust only if robust to every one of them. */
+export function worstCase(results: AttackResult[], cleanCorrect: Uint8Array): { acc: number; correct: Uint8Array } {
+  const correct = Uint8Array.from(cleanCorrect);
+  for (const r of results) for (let i = 0; i < correct.length; i++) correct[i] &= r.correct[i];
+  return { acc: mean(correct), correct };
+}
+
+/** Robust accuracy per eps: the per-example worst case over all attacks with that (norm, eps). Sorted by eps. */
+export function worstCaseByEps(report: RobustnessReport, norm?: Norm): { eps: number; acc: number; attacks: string[] }[] {
+  const byEps = new Map<number, AttackResult[]>();
+  for (const r of report.attacks) {
+    if (norm && r.norm !== norm) continue;
+    byEps.set(r.eps, [...(byEps.get(r.eps) ?? []), r]);
+  }
+  return [...byEps.entries()].sort((a, b) => a[0] - b[0]).map(([eps, rs]) => ({ eps, acc: worstCase(rs, report.cleanCorrect).acc, attacks: rs.map((r) => r.attack) }));
+}
+
+/** Accuracy of one attack across eps (for accuracy-vs-eps curves). */
+export function attackCurve(report: RobustnessReport, attack: string): { eps: number[]; acc: number[] } {
+  const rs = report.attacks.filter((r) => r.attack === attack).sort((a, b) => a.eps - b.eps);
+  return { eps: rs.map((r) => r.eps), acc: rs.map((r) => r.acc) };
+}
+
+/** Test accuracy under additive Gaussian noise (clipped to [0,1]), per sigma: Lyu et al.'s evaluation. */
+export function noiseAccuracy(model: Model, data: EvalData, sigmas: number[], opts: { n?: number; seed?: number; batchSize?: number } = {}): { sigma: number; acc: number }[] {
+  const total = 'x' in data ? data.x.shape[0] : data.size('test');
+  const n = Math.min(opts.n ?? total, total);
+  return sigmas.map((sigma, si) => {
+    if (!(sigma >= 0)) throw new Error(`noiseAccuracy: sigma must be >= 0, got ${sigma}`);
+    let correct = 0;
+    let bi = 0;
+    withMode(model, 'eval', () => {
+      for (const { x, y } of evalBatches(data, n, opts.batchSize ?? 500)) {
+        correct += tf.tidy(() => {
+          const xn = tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', deriveSeed(opts.seed ?? 0, si, bi))), 0, 1) as tf.Tensor4D;
+          return tf.sum(tf.equal(tf.argMax(model.logits(xn), 1), y)).dataSync()[0];
+        });
+        tf.dispose([x, y]);
+        bi++;
+      }
+    });
+    return { sigma, acc: correct / n };
+  });
+}
