@@ -1,5 +1,7 @@
 // Static figure export (PNG, SVG) through one headless chromium per process, driven by playwright-core.
+import { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import type { Figure } from './figure';
 import { plotlyJs } from './html';
@@ -21,6 +23,12 @@ function missingChromium(p: string, why: string): Error {
   );
 }
 
+/** Node's live handles (undocumented but long-stable API); empty if it ever goes away. */
+function liveHandles(): unknown[] {
+  const p = process as unknown as { _getActiveHandles?: () => unknown[] };
+  return typeof p._getActiveHandles === 'function' ? p._getActiveHandles() : [];
+}
+
 let pagePromise: Promise<{ browser: Browser; page: Page }> | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -34,20 +42,30 @@ async function launch(): Promise<{ browser: Browser; page: Page }> {
   }
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   let browser: Browser;
+  const before = new Set(liveHandles());
   try {
     // playwright gives the browser a fresh temporary --user-data-dir and removes it on close (also at process exit).
-    browser = await chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS, headless: true, timeout: 120_000 });
+    browser = await chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS, headless: true });
   } catch (e) {
     const err = missingChromium(exe, `failed to start (${(e as Error).message.split('\n')[0]})`);
     throw err;
   }
+  // The browser's pipes would keep a script alive after its last figure; playwright kills chromium at process exit anyway.
+  for (const h of liveHandles()) if (!before.has(h) && (h instanceof ChildProcess || h instanceof net.Socket)) h.unref();
   const page = await browser.newPage();
   await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0"></body></html>');
   await page.addScriptTag({ content: plotlyJs() });
   return { browser, page };
 }
 
+let exitHook = false;
+
 function session(): Promise<{ browser: Browser; page: Page }> {
+  if (!exitHook) {
+    // Graceful close when a script's work is done (chromium's handles are unref'd, so this is when the loop drains).
+    exitHook = true;
+    process.on('beforeExit', () => { void closeBrowser(); });
+  }
   if (!pagePromise) {
     pagePromise = launch();
     // A failed launch must not poison later attempts (e.g. after the user installs chromium).
@@ -56,10 +74,30 @@ function session(): Promise<{ browser: Browser; page: Page }> {
   return pagePromise;
 }
 
-/** A fresh page in the export browser (launched if needed), e.g. to check that a saved HTML figure renders offline. Close it after use. */
-export async function newBrowserPage(): Promise<Page> {
-  const { browser } = await session();
-  return browser.newPage();
+/**
+ * Chromium's pipes are unref'd (a script must not hang after its last figure), so while we wait on the browser
+ * something else has to keep the event loop alive: a long no-op timer for the duration of the work.
+ */
+async function keepAlive<T>(work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => undefined, 1 << 30);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Runs fn with a fresh page of the export browser (launched if needed), closed afterwards; e.g. to check a saved HTML renders offline. */
+export function withBrowserPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  return keepAlive(async () => {
+    const { browser } = await session();
+    const page = await browser.newPage();
+    try {
+      return await fn(page);
+    } finally {
+      await page.close();
+    }
+  });
 }
 
 /** True when a browser has been launched and not closed (for tests and diagnostics). */
@@ -72,12 +110,14 @@ export async function closeBrowser(): Promise<void> {
   const p = pagePromise;
   pagePromise = undefined;
   if (!p) return;
-  try {
-    const { browser } = await p;
-    await browser.close();
-  } catch {
-    /* never launched or already gone */
-  }
+  await keepAlive(async () => {
+    try {
+      const { browser } = await p;
+      await browser.close();
+    } catch {
+      /* never launched or already gone */
+    }
+  });
 }
 
 // Plain JS source run inside the page (a string, so no transpiler helper can leak into it).
@@ -123,7 +163,7 @@ export function renderFigure(fig: Figure, opts: RenderOptions): Promise<{ png?: 
     }
     return res;
   };
-  const next = queue.then(run, run);
+  const next = queue.then(() => keepAlive(run), () => keepAlive(run));
   queue = next.catch(() => undefined);
   return next;
 }

@@ -28,11 +28,19 @@ function checkFileName(where: string, field: string, v: unknown): string {
   return v;
 }
 
-/** figures/<notebook>/ under GRADREG_FIGURES_DIR or <repo>/figures (not created here; writes create it). */
+/**
+ * The folder for a notebook's figures and tables (not created here; writes create it):
+ * - under the headless runner (GRADREG_NOTEBOOK set), GRADREG_FIGURES_DIR is that notebook's own folder, and other
+ *   notebook names go beside it;
+ * - otherwise GRADREG_FIGURES_DIR, when set, is the root: <root>/<notebook>;
+ * - else <repo>/figures/<notebook>.
+ */
 export function figuresDir(notebook: string): string {
-  checkFileName('figuresDir', 'notebook', notebook.replace(/\.ipynb$/, ''));
-  const root = process.env.GRADREG_FIGURES_DIR ? path.resolve(process.env.GRADREG_FIGURES_DIR) : path.join(repoRoot(), 'figures');
-  return path.join(root, notebook.replace(/\.ipynb$/, ''));
+  const name = checkFileName('figuresDir', 'notebook', typeof notebook === 'string' ? notebook.replace(/\.ipynb$/, '') : notebook);
+  const env = process.env.GRADREG_FIGURES_DIR ? path.resolve(process.env.GRADREG_FIGURES_DIR) : undefined;
+  const running = process.env.GRADREG_NOTEBOOK?.replace(/\.ipynb$/, '');
+  if (env && running) return name === running ? env : path.join(path.dirname(env), name);
+  return path.join(env ?? path.join(repoRoot(), 'figures'), name);
 }
 
 export type WriteData = string | Uint8Array | Iterable<string | Uint8Array>;

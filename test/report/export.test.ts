@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { accuracyVsEps, imageGrid } from '../../lib/report/figures';
-import { browserOpen, closeBrowser, newBrowserPage } from '../../lib/report/browser';
+import { browserOpen, closeBrowser, withBrowserPage } from '../../lib/report/browser';
 import { saveFigure } from '../../lib/report/output';
 import { decodePng, pixelAt, pixelVariance } from './png';
 import { assertWellFormedXml } from './xml';
@@ -13,7 +13,10 @@ import { assertWellFormedXml } from './xml';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-figs-'));
 const savedEnv = { dir: process.env.GRADREG_FIGURES_DIR, chromium: process.env.GRADREG_CHROMIUM };
 
-before(() => { process.env.GRADREG_FIGURES_DIR = root; });
+before(() => {
+  delete process.env.GRADREG_NOTEBOOK;
+  process.env.GRADREG_FIGURES_DIR = root;
+});
 after(async () => {
   await closeBrowser();
   process.env.GRADREG_FIGURES_DIR = savedEnv.dir;
@@ -94,19 +97,16 @@ test('an image grid renders gray images black-to-white and perturbations blue-wh
 
 test('the saved HTML renders offline in the browser: every trace drawn, no request leaves the file', async () => {
   const files = await saveFigure(curves, 'nb-test', 'offline', { formats: ['html'], width: 500, height: 300 });
-  const page = await newBrowserPage();
   const requests: string[] = [];
   const errors: string[] = [];
-  page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
-  page.on('pageerror', (e) => errors.push(e.message));
-  try {
+  const traces = await withBrowserPage(async (page) => {
+    page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
+    page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`file://${files.html}`);
     await page.waitForSelector('#figure .main-svg', { timeout: 30_000 });
-    const lines = await page.evaluate('document.querySelectorAll("#figure .scatterlayer .trace").length');
-    assert.equal(lines, curves.data.length);
-    assert.deepEqual(errors, []);
-    assert.deepEqual(requests, []);
-  } finally {
-    await page.close();
-  }
+    return page.evaluate('document.querySelectorAll("#figure .scatterlayer .trace").length');
+  });
+  assert.equal(traces, curves.data.length);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, []);
 });

@@ -8,6 +8,7 @@ import { atomicWrite, figuresDir, repoRoot, saveTable } from '../../lib/report/o
 import { formatPct, parseCsv, parseMarkdownTable, tableData, toCsv, toDataFrame, toLatex, toMarkdown, loadDanfo } from '../../lib/report/tables';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-tables-'));
+delete process.env.GRADREG_NOTEBOOK; // these tests set their own figure folders
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 function withFiguresDir<T>(fn: () => T): T {
@@ -91,15 +92,27 @@ test('bad table input names the problem', () => {
   assert.throws(() => figuresDir('a/b'), /not a plain file name/);
 });
 
-test('figuresDir uses GRADREG_FIGURES_DIR, else <repo>/figures, and drops .ipynb', () => {
+test('figuresDir: the runner gives the notebook its own folder, GRADREG_FIGURES_DIR is a root otherwise, else <repo>/figures', () => {
+  const old = { dir: process.env.GRADREG_FIGURES_DIR, nb: process.env.GRADREG_NOTEBOOK };
+  process.env.GRADREG_FIGURES_DIR = path.join(root, 'smoke', '01-gp');
+  process.env.GRADREG_NOTEBOOK = '01-gp';
+  try {
+    assert.equal(figuresDir('01-gp.ipynb'), path.join(root, 'smoke', '01-gp'));
+    assert.equal(figuresDir('02-other'), path.join(root, 'smoke', '02-other'));
+  } finally {
+    for (const [k, v] of [['GRADREG_FIGURES_DIR', old.dir], ['GRADREG_NOTEBOOK', old.nb]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
   assert.equal(withFiguresDir(() => figuresDir('02-jarn.ipynb')), path.join(root, '02-jarn'));
-  const old = process.env.GRADREG_FIGURES_DIR;
+  const oldDir = process.env.GRADREG_FIGURES_DIR;
   delete process.env.GRADREG_FIGURES_DIR;
   try {
     assert.equal(figuresDir('02-jarn'), path.join(repoRoot(), 'figures', '02-jarn'));
     assert.ok(fs.existsSync(path.join(repoRoot(), 'lib', 'report', 'output.ts')));
   } finally {
-    if (old !== undefined) process.env.GRADREG_FIGURES_DIR = old;
+    if (oldDir !== undefined) process.env.GRADREG_FIGURES_DIR = oldDir;
   }
 });
 
