@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KernelSession, type Output } from './jupyter/kernel-client';
 import { REPO_ROOT } from './jupyter/kernelspec';
-import { DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_NAMES, parseProfile, type ProfileName } from '../lib/experiment/profiles';
+import { DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_BUDGET_S, PROFILE_NAMES, parseProfile, type ProfileName } from '../lib/experiment/profiles';
 
 const USAGE = `usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile ${PROFILE_NAMES.join('|')}] [--timeout SECONDS]
                           [--out DIR] [--figures DIR]
@@ -165,7 +165,9 @@ async function main(): Promise<void> {
     console.log(`▶ ${name} (profile ${args.profile}, timeout ${args.timeoutS} s)`);
     try {
       const r = await runNotebook(nb, args);
-      if (r.ok) { passed++; console.log(`✔ ${name} passed in ${r.seconds.toFixed(1)} s`); }
+      const budget = PROFILE_BUDGET_S[args.profile];
+      const over = budget !== null && r.seconds > budget ? ` (over the ${args.profile} budget of ${budget} s on 2 cores: make it lighter)` : '';
+      if (r.ok) { passed++; console.log(`✔ ${name} passed in ${r.seconds.toFixed(1)} s${over}`); }
       else { failed++; console.log(`✘ ${name} FAILED after ${r.seconds.toFixed(1)} s: ${r.message}`); }
     } catch (e) {
       failed++;

@@ -11,6 +11,13 @@ export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
 export const DEFAULT_PROFILE: ProfileName = 'quick';
 
+/** Each notebook's time budget on 2 cores (the runner warns past it); null: no budget (GPU runs take what they take). */
+export const PROFILE_BUDGET_S: Record<ProfileName, number | null> = {
+  smoke: 90,
+  quick: 15 * 60,
+  paper: null,
+};
+
 /**
  * How long the headless runner lets one notebook run before killing it (override with --timeout). Well above each
  * profile's budget, because a shared or slower machine must not turn a healthy run into a failure.

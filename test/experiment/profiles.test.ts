@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeProfile, parseProfile, DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_NAMES, PROFILES } from '../../lib/experiment/profiles';
+import { activeProfile, parseProfile, DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_BUDGET_S, PROFILE_NAMES, PROFILES } from '../../lib/experiment/profiles';
 
 function withProfileEnv<T>(value: string | undefined, fn: () => T): T {
   const old = process.env.GRADREG_PROFILE;
@@ -36,4 +36,7 @@ test('every profile has a description and a runner timeout that grows with the p
   // smoke notebooks must finish in 90 s; the kill switch leaves room for a loaded machine but stays below quick's.
   assert.ok(NOTEBOOK_TIMEOUT_S.smoke >= 90 && NOTEBOOK_TIMEOUT_S.smoke < NOTEBOOK_TIMEOUT_S.quick);
   assert.ok(NOTEBOOK_TIMEOUT_S.quick >= 15 * 60 && NOTEBOOK_TIMEOUT_S.quick < NOTEBOOK_TIMEOUT_S.paper);
+  // The kill switch sits above each budget the issue sets (smoke 90 s, quick 15 min).
+  assert.deepEqual(PROFILE_BUDGET_S, { smoke: 90, quick: 900, paper: null });
+  for (const p of PROFILE_NAMES) assert.ok(PROFILE_BUDGET_S[p] === null || NOTEBOOK_TIMEOUT_S[p] > PROFILE_BUDGET_S[p]!);
 });
