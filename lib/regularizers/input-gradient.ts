@@ -154,3 +154,14 @@ export function finiteDifferenceGradientPenalty(config: FiniteDifferenceConfig =
     },
   };
 }
+
+/** The perturbation eps * r_p(dL/dx) of Lyu's family at x (eval mode), for visualizing what each member defends against. */
+export function lyuPerturbation(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, p: PerturbationNorm, eps: number): tf.Tensor4D {
+  const prev = model.mode;
+  model.mode = 'eval';
+  try {
+    return tf.tidy(() => tf.mul(steepestAscentDirection(lossInputGradient(model, x, y), p), eps) as tf.Tensor4D);
+  } finally {
+    model.mode = prev;
+  }
+}
