@@ -28,12 +28,15 @@ export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = 
   const data: Record<string, unknown>[] = [];
   checkNonEmpty<EpsSeries>(where, 'series', series).forEach((s, i) => {
     const name = checkName(where, `series[${i}].name`, s?.name);
-    const eps = checkNumbers(where, `${name}.eps`, s.eps, { min: 0 });
+    let eps = checkNumbers(where, `${name}.eps`, s.eps, { min: 0 });
     if (eps.length === 0) fail(where, `${name}.eps is empty`, 'give at least one eps');
-    const acc = checkNumbers(where, `${name}.acc`, s.acc, { length: eps.length, min: 0, max: 1 });
+    const order = eps.map((_, j) => j).sort((a, b) => eps[a] - eps[b]);
+    const sorted = (v: number[]) => order.map((j) => v[j]);
+    const acc = sorted(checkNumbers(where, `${name}.acc`, s.acc, { length: eps.length, min: 0, max: 1 }));
+    eps = sorted(eps);
     const color = colorAt(i);
     if (s.accStd !== undefined) {
-      const std = checkNumbers(where, `${name}.accStd`, s.accStd, { length: eps.length, min: 0 });
+      const std = sorted(checkNumbers(where, `${name}.accStd`, s.accStd, { length: eps.length, min: 0 }));
       const hi = acc.map((a, j) => Math.min(1, a + std[j]) * scale);
       const lo = acc.map((a, j) => Math.max(0, a - std[j]) * scale);
       data.push({

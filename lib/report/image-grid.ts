@@ -109,7 +109,10 @@ export function imageGrid(rows: ImageRow[], opts: ImageGridOptions): Figure {
     checkName(where, `rows[${i}].label`, r?.label);
     if (!['image', 'signed', 'heatmap'].includes(r.kind)) fail(where, `row '${r.label}' has kind ${JSON.stringify(r.kind)}`, "use 'image', 'signed' or 'heatmap'");
     const imgs = rowImages(where, r, opts);
-    extent(imgs);
+    const e = extent(imgs);
+    if (r.kind === 'image' && (e.min < -1e-6 || e.max > 1 + 1e-6)) {
+      fail(where, `row '${r.label}' is kind 'image' but its values span [${e.min}, ${e.max}]`, "images are in [0, 1] (divide bytes by 255); use kind 'signed' for perturbations or 'heatmap' for saliency");
+    }
     return imgs;
   });
   const shared = opts.sharedScale !== false;

@@ -21,6 +21,9 @@ test('accuracyVsEps: one line per method, a +-std band clipped to [0, 1] in the 
   const y = band.y as number[];
   assert.deepEqual(y.map((v) => Math.round(v * 1000) / 1000), [1, 0.8, 0.07, 0, 0.6, 0.93], 'upper clipped at 1, lower clipped at 0');
   assert.equal((band.line as { color: string }).color, (lines[1].line as { color: string }).color);
+  const unsorted = accuracyVsEps([{ name: 'u', eps: [0.3, 0, 0.1], acc: [0.01, 0.99, 0.5], accStd: [0.03, 0.01, 0.02] }]);
+  assert.deepEqual((unsorted.data[1] as Trace).x, [0, 0.1, 0.3], 'points sorted by eps');
+  assert.deepEqual((unsorted.data[1] as Trace).y, [0.99, 0.5, 0.01]);
   const pct = accuracyVsEps([{ name: 'ce', eps: [0, 0.1], acc: [0.5, 0.25] }], { percent: true });
   assert.deepEqual((pct.data[0] as Trace).y, [50, 25]);
 });
@@ -135,6 +138,7 @@ test('imageGrid refuses wrong sizes, kinds and non-finite pixels, naming the row
   assert.throws(() => imageGrid([{ label: 'x', kind: 'sal' as 'image', images: [ok] }], { width: 2, height: 2, channels: 1 }), /row 'x' has kind "sal"/);
   assert.throws(() => imageGrid([{ label: 'x', kind: 'heatmap', images: [new Float32Array([0, NaN, 0, 0])] }], { width: 2, height: 2, channels: 1 }), /NaN/);
   assert.throws(() => imageGrid([{ label: 'x', kind: 'image', images: [ok] }], { width: 2, height: 2, channels: 2 }), /channels must be 1 or 3/);
+  assert.throws(() => imageGrid([{ label: 'bytes', kind: 'image', images: [new Float32Array([0, 255, 3, 4])] }], { width: 2, height: 2, channels: 1 }), /row 'bytes' is kind 'image' but its values span \[0, 255\].*divide bytes by 255/);
   const t = tf.zeros([1, 3, 3, 1]) as tf.Tensor4D;
   assert.throws(() => imageGrid([{ label: 't', kind: 'image', images: t }], { width: 2, height: 2, channels: 1 }), /row 't' tensor has shape \[1, 3, 3, 1\], expected \[n, 2, 2, 1\]/);
   t.dispose();
