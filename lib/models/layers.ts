@@ -18,18 +18,19 @@ const vname = (kind: string) => `${kind}_${uid++}`;
 
 /** He-normal weights (fan-in), seeded. */
 function heNormal(shape: number[], fanIn: number, seed: number): tf.Variable {
-  return tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed), true, vname('w'));
+  // Inside tidy: the variable keeps its own copy, the initial tensor is released.
+  return tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed), true, vname('w')));
 }
 
 export function dense(inDim: number, outDim: number, seed: number): Layer {
   const w = heNormal([inDim, outDim], inDim, seed);
-  const b = tf.variable(tf.zeros([outDim]), true, vname('b'));
+  const b = tf.tidy(() => tf.variable(tf.zeros([outDim]), true, vname('b')));
   return { variables: [w, b], state: [], apply: (x) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b) };
 }
 
 export function conv(k: number, cin: number, cout: number, stride: number, seed: number, bias = true): Layer {
   const w = heNormal([k, k, cin, cout], k * k * cin, seed);
-  const b = bias ? tf.variable(tf.zeros([cout]), true, vname('b')) : undefined;
+  const b = bias ? tf.tidy(() => tf.variable(tf.zeros([cout]), true, vname('b'))) : undefined;
   return {
     variables: b ? [w, b] : [w],
     state: [],
@@ -94,10 +95,9 @@ export function maxout(pieces: number): Layer {
 
 /** Batch norm over all but the last axis: batch moments in train mode (recorded for commitStats), running ones in eval. */
 export function batchNorm(channels: number, momentum = 0.1, eps = 1e-5): Layer {
-  const gamma = tf.variable(tf.ones([channels]), true, vname('gamma'));
-  const beta = tf.variable(tf.zeros([channels]), true, vname('beta'));
-  const runMean = tf.variable(tf.zeros([channels]), false, vname('rmean'));
-  const runVar = tf.variable(tf.ones([channels]), false, vname('rvar'));
+  const [gamma, beta, runMean, runVar] = tf.tidy(() => [
+    tf.variable(tf.ones([channels]), true, vname('gamma')), tf.variable(tf.zeros([channels]), true, vname('beta')),
+    tf.variable(tf.zeros([channels]), false, vname('rmean')), tf.variable(tf.ones([channels]), false, vname('rvar'))]);
   let last: { mean: tf.Tensor; variance: tf.Tensor; n: number } | undefined;
   return {
     variables: [gamma, beta],

@@ -4,3 +4,4 @@ export * from './checkpoint';
 export * from './accuracy';
 export * from './augment';
 export * from './terms';
+export * from './adversarial';

@@ -15,7 +15,7 @@ export interface Optimizer {
 }
 
 export function createOptimizer(cfg: OptimizerConfig, vars: tf.Variable[]): Optimizer {
-  const zeros = () => vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  const zeros = () => tf.tidy(() => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
   const wd = cfg.weightDecay ?? 0;
   let step = 0;
   if (cfg.kind === 'sgd') {

@@ -108,8 +108,10 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
   if (useCache && fs.existsSync(file)) {
     try {
       const ck = loadCheckpoint(file);
-      model.variables.forEach((v, i) => v.assign(tf.tensor(ck.groups.variables[i], v.shape)));
-      model.state.forEach((v, i) => v.assign(tf.tensor(ck.groups.state[i], v.shape)));
+      tf.tidy(() => {
+        model.variables.forEach((v, i) => v.assign(tf.tensor(ck.groups.variables[i], v.shape)));
+        model.state.forEach((v, i) => v.assign(tf.tensor(ck.groups.state[i], v.shape)));
+      });
       const optState = ck.groups.optimizer.map((a, i) => tf.tensor(a, ck.header.tensors.filter((t) => t.group === 'optimizer')[i].shape));
       opt.setState(ck.header.optimizerStep, optState);
       tf.dispose(optState);
@@ -210,7 +212,9 @@ function step(
     });
     return total;
   }, model.variables);
-  const values = Array.from(tf.tidy(() => tf.stack(kept)).dataSync());
+  const stacked = tf.stack(kept);
+  const values = Array.from(stacked.dataSync());
+  stacked.dispose();
   tf.dispose([value, ...kept, ...prepared.filter((p): p is tf.Tensor4D => p !== undefined)]);
   if (values.every(Number.isFinite)) {
     opt.apply(model.variables, grads, lr);
