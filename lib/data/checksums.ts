@@ -1,27 +1,86 @@
-// Every data file is verified by the sha256 of its DECOMPRESSED bytes against data/checksums.json before use.
+// Every data file is verified against data/checksums.json before use (IDX files by the sha256 of their DECOMPRESSED bytes,
+// since Debian's .gz headers differ from upstream's; archives by size and md5).
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { maybeGunzip } from './idx';
 import { REPO_ROOT } from './paths';
 
 type Table = Record<string, Record<string, string>>;
 let table: Table | undefined;
 
+/** The checksum table data/checksums.json: { dataSet: { fileName: sha256, "archive:md5": ..., "archive:size": ... } }. */
 export function checksums(): Table {
-  if (!table) table = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'data', 'checksums.json'), 'utf8')) as Table;
+  if (!table) {
+    const file = path.join(REPO_ROOT, 'data', 'checksums.json');
+    if (!fs.existsSync(file)) {
+      throw new Error(`the checksum table ${file} is missing: it is part of the repository (restore it with \`git checkout -- data/checksums.json\`)`);
+    }
+    table = JSON.parse(fs.readFileSync(file, 'utf8')) as Table;
+  }
   return table;
+}
+
+/** One entry of the checksum table, with an error naming the table when it is absent. */
+export function checksumOf(set: string, key: string): string {
+  const v = checksums()[set]?.[key];
+  if (v === undefined) throw new Error(`data/checksums.json has no entry ${set} / ${key}`);
+  return v;
 }
 
 export function sha256(buf: Uint8Array): string {
   return crypto.createHash('sha256').update(buf).digest('hex');
 }
 
-export class ChecksumError extends Error {}
+export function md5(buf: Uint8Array): string {
+  return crypto.createHash('md5').update(buf).digest('hex');
+}
 
-/** Throws a ChecksumError naming the file, expected and actual hash, and what to do. */
-export function verifySha256(buf: Uint8Array, expected: string, file: string, fix: string): void {
-  const got = sha256(buf);
-  if (got !== expected) {
-    throw new ChecksumError(`checksum mismatch for ${file}: expected sha256 ${expected}, got ${got}. ${fix}`);
+export class ChecksumError extends Error {
+  override name = 'ChecksumError';
+}
+
+export interface Expected {
+  sha256?: string;
+  md5?: string;
+  size?: number;
+}
+
+/** Throws a ChecksumError naming the file and, for each check that failed, expected vs got; `fix` says what to do. */
+export function verifyBuffer(buf: Uint8Array, expected: Expected, file: string, fix = ''): void {
+  const bad: string[] = [];
+  if (expected.size !== undefined && buf.length !== expected.size) bad.push(`expected size ${expected.size} bytes, got ${buf.length}`);
+  if (expected.md5 !== undefined) {
+    const got = md5(buf);
+    if (got !== expected.md5) bad.push(`expected md5 ${expected.md5}, got ${got}`);
   }
+  if (expected.sha256 !== undefined) {
+    const got = sha256(buf);
+    if (got !== expected.sha256) bad.push(`expected sha256 ${expected.sha256}, got ${got}`);
+  }
+  if (bad.length) throw new ChecksumError(`checksum mismatch for ${file}: ${bad.join('; ')}.${fix ? ` ${fix}` : ''}`);
+}
+
+/** Kept for callers of the first version: sha256 only. */
+export function verifySha256(buf: Uint8Array, expected: string, file: string, fix: string): void {
+  verifyBuffer(buf, { sha256: expected }, file, fix);
+}
+
+/**
+ * Verifies a file on disk (with `gunzip`, the checks apply to its decompressed bytes when it is gzip) and returns its bytes
+ * (decompressed when `gunzip`). Throws if it is missing or does not match; it never moves or changes the file.
+ */
+export function verifyFile(file: string, expected: Expected & { gunzip?: boolean }): Uint8Array {
+  if (!fs.existsSync(file)) throw new Error(`cannot verify ${file}: it does not exist`);
+  const raw: Uint8Array = fs.readFileSync(file);
+  const buf = expected.gunzip ? maybeGunzip(raw, file) : raw;
+  verifyBuffer(buf, expected, file);
+  return buf;
+}
+
+/** Moves a bad file aside (never deletes data, never uses it) and returns the new name. */
+export function moveAside(file: string): string {
+  const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  fs.renameSync(file, aside);
+  return aside;
 }

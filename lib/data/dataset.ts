@@ -24,17 +24,30 @@ export class InMemoryDataSet implements DataSet {
     }
   }
 
+  /** The split's data, with an error naming the valid splits (callers in notebooks are not type-checked). */
+  private split(split: Split): SplitData {
+    if (split !== 'train' && split !== 'test') throw new Error(`${this.name}: unknown split "${String(split)}", expected "train" or "test"`);
+    return this.splits[split];
+  }
+
   size(split: Split): number {
-    return this.splits[split].labels.length;
+    return this.split(split).labels.length;
   }
 
   labels(split: Split): Int32Array {
-    return this.splits[split].labels;
+    return this.split(split).labels;
+  }
+
+  /** Examples per class in a split, indexed by class. */
+  classCounts(split: Split): number[] {
+    const counts = new Array<number>(this.classNames.length).fill(0);
+    for (const l of this.labels(split)) counts[l]++;
+    return counts;
   }
 
   /** Pixels of the given examples as floats in [0,1], NHWC. */
   images(split: Split, indices?: ArrayLike<number>): Float32Array {
-    const { images } = this.splits[split];
+    const { images } = this.split(split);
     const per = this.shape[0] * this.shape[1] * this.shape[2];
     const idx = indices ?? permutation(this.size(split));
     const out = new Float32Array(idx.length * per);
@@ -49,14 +62,16 @@ export class InMemoryDataSet implements DataSet {
   }
 
   batch(split: Split, indices: ArrayLike<number>): Batch {
+    if (indices.length === 0) throw new Error(`${this.name} ${split}: batch() needs at least one index`);
     const x = tf.tensor4d(this.images(split, indices), [indices.length, ...this.shape]);
-    const labels = this.splits[split].labels;
+    const labels = this.split(split).labels;
     const y = tf.tensor1d(Int32Array.from(indices, (i) => labels[i]), 'int32');
     return { x, y };
   }
 
   *batches(split: Split, opts: BatchOptions): Iterable<Batch> {
-    if (!(opts.size >= 1) || !Number.isInteger(opts.size)) throw new Error(`batch size must be a positive integer, got ${opts.size}`);
+    if (!(opts.size >= 1) || !Number.isInteger(opts.size)) throw new Error(`batches: size must be a positive integer, got ${opts.size}`);
+    if (opts.seed !== undefined && !Number.isInteger(opts.seed)) throw new Error(`batches: seed must be an integer, got ${opts.seed}`);
     const n = this.size(split);
     const shuffle = opts.shuffle ?? opts.seed !== undefined;
     const order = shuffle ? permutation(n, opts.seed ?? 0) : permutation(n);
@@ -71,17 +86,20 @@ export class InMemoryDataSet implements DataSet {
   /** Seeded class-stratified subset: n train examples, nTest test examples (default: the whole test split). */
   take(n: number, opts: { seed?: number; nTest?: number } = {}): InMemoryDataSet {
     const seed = opts.seed ?? 0;
+    if (!Number.isInteger(seed)) throw new Error(`take: seed must be an integer, got ${opts.seed}`);
     const pick = (split: Split, m: number): SplitData => {
       const total = this.size(split);
-      if (!(m >= 1) || !Number.isInteger(m)) throw new Error(`take(${m}): the subset size must be a positive integer`);
+      if (!(m >= 1) || !Number.isInteger(m)) throw new Error(`take: the ${split === 'test' ? 'nTest' : 'n'} (${split} subset size) must be a positive integer, got ${m}`);
       if (m > total) throw new Error(`take(${m}): ${this.name} has only ${total} ${split} examples`);
       if (m === total) return this.splits[split];
       const idx = stratified(this.splits[split].labels, this.classNames.length, m, seed + (split === 'test' ? 1 : 0));
       return this.subset(split, idx);
     };
-    return new InMemoryDataSet(`${this.name}[${n}/${opts.nTest ?? this.size('test')}]`, this.shape, this.classNames, {
+    // The name identifies the subset (it keys the checkpoint cache): size and seed are part of it.
+    const nTest = opts.nTest ?? this.size('test');
+    return new InMemoryDataSet(`${this.name}[train ${n}, test ${nTest}, seed ${seed}]`, this.shape, this.classNames, {
       train: pick('train', n),
-      test: pick('test', opts.nTest ?? this.size('test')),
+      test: pick('test', nTest),
     });
   }
 

@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ChecksumError, verifyFile } from './checksums';
 
 export interface DownloadOptions {
   sha256?: string;
@@ -30,59 +33,93 @@ export function stderrProgress(label: string): (received: number, total: number)
   };
 }
 
-function get(url: string, timeoutS: number): Promise<http.IncomingMessage> {
+const MAX_REDIRECTS = 5;
+
+/** Says why a request failed in words a user can act on (no network, refused, timed out), naming the URL. */
+function describe(url: string, e: NodeJS.ErrnoException): Error {
+  const why: Record<string, string> = {
+    ECONNREFUSED: 'connection refused (nothing listens there, or no network)',
+    ENOTFOUND: 'host not found (no network or no DNS?)',
+    EAI_AGAIN: 'host name lookup failed (no network or no DNS?)',
+    ENETUNREACH: 'network unreachable (no network?)',
+    EHOSTUNREACH: 'host unreachable (no network?)',
+    ECONNRESET: 'connection reset',
+  };
+  return new Error(`cannot download ${url}: ${(e.code && why[e.code]) ?? e.message}`);
+}
+
+function get(url: string, timeoutS: number, redirects = 0): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
   return new Promise((resolve, reject) => {
-    const lib = url.startsWith('https:') ? https : http;
+    const lib = url.startsWith('https:') ? https : url.startsWith('http:') ? http : undefined;
+    if (!lib) return reject(new Error(`cannot download ${url}: only http: and https: URLs are supported`));
     const req = lib.get(url, (res) => {
       if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
         res.resume();
-        resolve(get(new URL(res.headers.location, url).toString(), timeoutS));
+        if (redirects >= MAX_REDIRECTS) return reject(new Error(`cannot download ${url}: more than ${MAX_REDIRECTS} redirects`));
+        get(new URL(res.headers.location, url).toString(), timeoutS, redirects + 1).then(resolve, reject);
       } else if (res.statusCode !== 200) {
         res.resume();
-        reject(new Error(`HTTP ${res.statusCode} for ${url}`));
-      } else resolve(res);
+        reject(new Error(`cannot download ${url}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+      } else resolve({ res, req });
     });
-    req.setTimeout(timeoutS * 1000, () => req.destroy(new Error(`no data from ${url} for ${timeoutS} s`)));
-    req.on('error', reject);
+    req.setTimeout(timeoutS * 1000, () => req.destroy(Object.assign(new Error(`no data from ${url} for ${timeoutS} s`), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => reject(describe(url, e)));
   });
 }
 
-/** Downloads url to dest. Throws (leaving dest untouched) on network errors, truncation or hash mismatch. */
+/**
+ * Downloads url to dest through a temporary file in the same folder, checks size and hashes, and renames it into place only
+ * when they match. Throws, leaving dest untouched and no temporary file behind, on network errors, truncation or a hash
+ * mismatch. An existing dest is never overwritten: if it matches the expected hashes it is kept (no download), else an error.
+ */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
+  const expected = { sha256: opts.sha256, md5: opts.md5, size: opts.size };
+  if (fs.existsSync(dest)) {
+    if (opts.sha256 || opts.md5) {
+      verifyFile(dest, expected);
+      return;
+    }
+    throw new Error(`${dest} already exists and is not overwritten: move it aside to download ${url} again`);
+  }
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   const tmp = `${dest}.${process.pid}.part`;
   const sha = crypto.createHash('sha256');
   const md5 = crypto.createHash('md5');
+  let received = 0;
+  let total = 0;
   try {
-    const res = await get(url, opts.timeoutS ?? 60);
-    const total = Number(res.headers['content-length'] ?? opts.size ?? 0);
-    let received = 0;
-    const out = fs.createWriteStream(tmp);
-    await new Promise<void>((resolve, reject) => {
-      res.on('data', (chunk: Buffer) => {
+    const { res, req } = await get(url, opts.timeoutS ?? 60);
+    total = Number(res.headers['content-length'] ?? opts.size ?? 0);
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
         sha.update(chunk);
         md5.update(chunk);
         opts.onProgress?.(received, total);
-      });
-      res.on('aborted', () => reject(new Error(`download of ${url} was cut off after ${received} bytes`)));
-      res.on('error', reject);
-      out.on('error', reject);
-      out.on('finish', () => resolve());
-      res.pipe(out);
+        done(null, chunk);
+      },
     });
-    const expected = opts.size ?? (total || undefined);
-    if (expected !== undefined && received !== expected) {
-      throw new Error(`download of ${url} is truncated: got ${received} of ${expected} bytes`);
+    try {
+      await pipeline(res, count, fs.createWriteStream(tmp, { flags: 'wx' }));
+    } catch (e) {
+      req.destroy();
+      const err = e as NodeJS.ErrnoException;
+      if (err.message.startsWith('no data from')) throw new Error(`download of ${url} stalled after ${received} bytes: ${err.message}`);
+      throw new Error(`download of ${url} was cut off after ${received}${total ? ` of ${total}` : ''} bytes (${err.code ?? err.message})`);
     }
-    if (opts.sha256 && sha.digest('hex') !== opts.sha256) throw new Error(`download of ${url} is corrupt: sha256 does not match ${opts.sha256}`);
-    if (opts.md5) {
-      const got = md5.digest('hex');
-      if (got !== opts.md5) throw new Error(`download of ${url} is corrupt: md5 ${got}, expected ${opts.md5}`);
+    const want = opts.size ?? (total || undefined);
+    if (want !== undefined && received !== want) {
+      throw new Error(`download of ${url} is truncated: got ${received} of ${want} bytes`);
     }
+    const bad: string[] = [];
+    const gotSha = sha.digest('hex');
+    const gotMd5 = md5.digest('hex');
+    if (opts.sha256 && gotSha !== opts.sha256) bad.push(`expected sha256 ${opts.sha256}, got ${gotSha}`);
+    if (opts.md5 && gotMd5 !== opts.md5) bad.push(`expected md5 ${opts.md5}, got ${gotMd5}`);
+    if (bad.length) throw new ChecksumError(`download of ${url} is corrupt: ${bad.join('; ')}; it was discarded`);
+    if (fs.existsSync(dest)) throw new Error(`${dest} appeared during the download (another process?): not overwritten`);
     fs.renameSync(tmp, dest);
-  } catch (e) {
+  } finally {
     fs.rmSync(tmp, { force: true });
-    throw e;
   }
 }

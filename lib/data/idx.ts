@@ -8,9 +8,18 @@ export interface Idx {
   data: Uint8Array;
 }
 
-/** Gunzips when the buffer starts with the gzip magic 1f 8b. */
-export function maybeGunzip(buf: Uint8Array): Uint8Array {
-  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b ? new Uint8Array(zlib.gunzipSync(buf)) : buf;
+export class CorruptFileError extends Error {
+  override name = 'CorruptFileError';
+}
+
+/** Gunzips when the buffer starts with the gzip magic 1f 8b; a gzip stream that does not decompress is a CorruptFileError. */
+export function maybeGunzip(buf: Uint8Array, name = 'file'): Uint8Array {
+  if (!(buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b)) return buf;
+  try {
+    return new Uint8Array(zlib.gunzipSync(buf));
+  } catch (e) {
+    throw new CorruptFileError(`${name} starts with the gzip magic number but does not decompress (${(e as Error).message}): it is truncated or corrupt`);
+  }
 }
 
 /** Parses a decompressed IDX buffer; `name` appears in errors. */
@@ -21,6 +30,7 @@ export function parseIdx(raw: Uint8Array, name = 'IDX file'): Idx {
   const dtype = raw[2];
   const ndim = raw[3];
   if (dtype !== 0x08) throw new Error(`${name}: IDX data type 0x${dtype.toString(16)} is not supported (only unsigned bytes, 0x08)`);
+  if (raw.length < 4 + 4 * ndim) throw new Error(`${name} is truncated: its header needs ${4 + 4 * ndim} bytes for ${ndim} dimensions, the file has ${raw.length}`);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i, false));
@@ -34,5 +44,5 @@ export function parseIdx(raw: Uint8Array, name = 'IDX file'): Idx {
 
 /** Reads an IDX buffer, raw or gzip. */
 export function readIdx(buf: Uint8Array, name?: string): Idx {
-  return parseIdx(maybeGunzip(buf), name);
+  return parseIdx(maybeGunzip(buf, name), name);
 }

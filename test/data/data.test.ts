@@ -1,16 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as crypto from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { cifarFromArchive, downloadFile, loadCifar10, loadFashionMnist, loadMnist, readIdx, stratified, untar } from '../../lib/data';
 import { useBackend } from '../helpers';
+import { closedPort, fixtureArchive, serve, tmp } from './fixtures';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-data-'));
+function meanStd(x: Float32Array): [number, number] {
+  let s = 0, s2 = 0;
+  for (const v of x) { s += v; s2 += v * v; }
+  const mean = s / x.length;
+  return [mean, Math.sqrt(s2 / x.length - mean * mean)];
+}
 
 test('MNIST: full published split, labels, statistics, load time', () => {
   const t0 = Date.now();
@@ -30,6 +34,9 @@ test('MNIST: full published split, labels, statistics, load time', () => {
   const mean = s / x.length;
   assert.ok(Math.abs(mean - 0.1325) < 1e-3, `test mean ${mean}`);
   assert.ok(Math.abs(Math.sqrt(s2 / x.length - mean * mean) - 0.3105) < 1e-3);
+  // the published normalization constants of MNIST train (0.1307, 0.3081)
+  const [trMean, trStd] = meanStd(m.images('train'));
+  assert.ok(Math.abs(trMean - 0.1307) < 1e-3 && Math.abs(trStd - 0.3081) < 1e-3, `train mean ${trMean}, std ${trStd}`);
   assert.ok(ms < 3000, `loading MNIST took ${ms} ms`);
 });
 
@@ -42,6 +49,14 @@ test('Fashion-MNIST: full split from the Debian package, labels', async () => {
   for (const l of f.labels('test')) hist[l]++;
   assert.ok(hist.every((h) => h === 1000));
   assert.equal(f.classNames[9], 'Ankle boot');
+  assert.deepEqual(Array.from(f.labels('test').slice(0, 6)), [9, 2, 1, 1, 6, 1]);
+  assert.deepEqual(f.classCounts('train'), new Array(10).fill(6000));
+  assert.deepEqual(f.shape, [28, 28, 1]);
+  // published statistics of Fashion-MNIST: train 0.2860 / 0.3530, test 0.2868 / 0.3524
+  const [trMean, trStd] = meanStd(f.images('train'));
+  const [teMean, teStd] = meanStd(f.images('test'));
+  assert.ok(Math.abs(trMean - 0.2860) < 1e-3 && Math.abs(trStd - 0.3530) < 1e-3, `train mean ${trMean}, std ${trStd}`);
+  assert.ok(Math.abs(teMean - 0.2868) < 1e-3 && Math.abs(teStd - 0.3524) < 1e-3, `test mean ${teMean}, std ${teStd}`);
 });
 
 test('batches: [0,1] float tensors, seeded shuffling, stratified subsets', async () => {
@@ -99,37 +114,6 @@ test('a corrupt data file is moved aside, named with expected and actual checksu
   }
 });
 
-function tarEntry(name: string, data: Uint8Array): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0, 'latin1');
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.fill(' ', 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return Buffer.concat([h, Buffer.from(data), Buffer.alloc(Math.ceil(data.length / 512) * 512 - data.length)]);
-}
-
-function fixtureArchive(): Buffer {
-  const batch = (n: number, seed: number) => {
-    const b = Buffer.alloc(n * 3073);
-    for (let i = 0; i < n; i++) {
-      b[i * 3073] = (i + seed) % 10;
-      for (let p = 0; p < 3072; p++) b[i * 3073 + 1 + p] = (p + i + seed) % 256;
-    }
-    return b;
-  };
-  const entries = [1, 2, 3, 4, 5].map((i) => tarEntry(`cifar-10-batches-bin/data_batch_${i}.bin`, batch(3, i)));
-  entries.push(tarEntry('cifar-10-batches-bin/test_batch.bin', batch(4, 0)));
-  return zlib.gzipSync(Buffer.concat([...entries, Buffer.alloc(1024)]));
-}
-
 test('CIFAR-10 reader: tar.gz fixture, CHW records to NHWC, published split', () => {
   const archive = fixtureArchive();
   assert.equal(untar(zlib.gunzipSync(archive)).size, 6);
@@ -141,19 +125,6 @@ test('CIFAR-10 reader: tar.gz fixture, CHW records to NHWC, published split', ()
   // pixel 0 of record 1: R = byte 1, G = byte 1025, B = byte 2049 of the record (minus the label byte)
   assert.deepEqual(Array.from(x.slice(0, 3), (v) => Math.round(v * 255)), [1, (1024 + 1) % 256, (2048 + 1) % 256]);
 });
-
-function serve(routes: Record<string, (res: http.ServerResponse) => void>): Promise<{ url: string; close: () => void }> {
-  return new Promise((resolve) => {
-    const srv = http.createServer((req, res) => {
-      const r = routes[req.url ?? ''];
-      if (r) r(res); else { res.statusCode = 404; res.end(); }
-    });
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}`, close: () => { srv.closeAllConnections(); srv.close(); } });
-    });
-  });
-}
 
 test('downloader: good file lands, corrupt and truncated ones never do; offline CIFAR names the URL and the manual path', async () => {
   const archive = fixtureArchive();
@@ -168,15 +139,16 @@ test('downloader: good file lands, corrupt and truncated ones never do; offline 
     const ds = await loadCifar10({ download: true, url: `${srv.url}/good`, dir, expectMd5: md5, expectSize: archive.length });
     assert.equal(ds.size('train'), 15);
     const dest = path.join(tmp(), 'x.bin');
-    await assert.rejects(downloadFile(`${srv.url}/corrupt`, dest, { md5 }), /corrupt: md5/);
+    await assert.rejects(downloadFile(`${srv.url}/corrupt`, dest, { md5 }), new RegExp(`corrupt: expected md5 ${md5}, got [0-9a-f]{32}`));
     assert.ok(!fs.existsSync(dest) && fs.readdirSync(path.dirname(dest)).length === 0, 'a corrupt download left a file behind');
     await assert.rejects(downloadFile(`${srv.url}/truncated`, dest, { md5 }), /truncated|cut off|aborted|socket hang up/);
     assert.ok(!fs.existsSync(dest) && fs.readdirSync(path.dirname(dest)).length === 0, 'a truncated download left a file behind');
     const empty = tmp();
     await assert.rejects(loadCifar10({ dir: empty }), (e: Error) => e.message.includes('https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz') && e.message.includes(path.join(empty, 'cifar-10-binary.tar.gz')));
-    await assert.rejects(loadCifar10({ dir: empty, download: true, url: 'http://127.0.0.1:9/cifar.tgz' }), (e: Error) =>
-      e.message.includes('http://127.0.0.1:9/cifar.tgz') && e.message.includes('place it at') && !fs.existsSync(path.join(empty, 'cifar-10-binary.tar.gz')));
+    const closed = `http://127.0.0.1:${await closedPort()}/cifar.tgz`;
+    await assert.rejects(loadCifar10({ dir: empty, download: true, url: closed }), (e: Error) =>
+      e.message.includes(closed) && e.message.includes('place it at') && !fs.existsSync(path.join(empty, 'cifar-10-binary.tar.gz')));
   } finally {
-    srv.close();
+    await srv.close();
   }
 });
