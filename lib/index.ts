@@ -11,3 +11,4 @@ export * from './report/index';
 export * from './regularizers/index';
 export * from './attacks/index';
 export * from './eval/index';
+export * from './saliency/index';
