@@ -4,6 +4,9 @@ import { fgsm, type FgsmConfig } from './fgsm';
 import { flowPgd, type FlowPgdConfig } from './flow-pgd';
 import { mifgsm, pgd, type PgdConfig } from './pgd';
 import { square, type SquareConfig } from './square';
+import { cw, type CwConfig } from './cw';
+import { stAdv, type StAdvConfig } from './stadv';
+import { adef, type AdefConfig } from './adef';
 
 export * from './base';
 export * from './fgsm';
@@ -11,6 +14,9 @@ export * from './pgd';
 export * from './apgd';
 export * from './square';
 export * from './flow-pgd';
+export * from './cw';
+export * from './stadv';
+export * from './adef';
 
 const ATTACKS = {
   fgsm: (c: FgsmConfig) => fgsm(c),
@@ -19,6 +25,9 @@ const ATTACKS = {
   apgd: (c: ApgdConfig) => apgd(c),
   square: (c: SquareConfig) => square(c),
   'flow-pgd': (c: FlowPgdConfig) => flowPgd(c),
+  cw: (c: CwConfig) => cw(c),
+  stadv: (c: StAdvConfig) => stAdv(c),
+  adef: (c: AdefConfig) => adef(c),
 };
 export type AttackName = keyof typeof ATTACKS;
 export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];

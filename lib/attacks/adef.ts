@@ -1,0 +1,153 @@
+// ADef (Alaifari, Alberti & Gauksson 2019, "ADef: an iterative algorithm to construct adversarial deformations"), simplified.
+// Like DeepFool, but the perturbation is a displacement field tau (in pixels) and the image is deformed, not added to:
+//   repeat until the label flips (or maxIter): for each candidate class k, f_k = Z_k - Z_l at the deformed image, g_k = df_k/dtau
+//   (a vector per pixel), step_k = -f_k * S g_k / <g_k, S g_k> with S a Gaussian smoothing of each flow component (sigma pixels):
+//   the step that zeroes the linearized f_k along the smoothed direction. Take the candidate whose step has the smallest
+//   T-norm (max over pixels of the displacement length); tau += step; evaluate at (1 + overshoot) * tau (as DeepFool).
+// Faithful to the paper: the DeepFool-style linearization, the Gaussian-smoothed vector field, candidate selection by the
+//   smallest T-norm, stopping at the first label change, per-example iteration.
+// Simplified / ours: g_k is the exact autodiff derivative through the bilinear warp (lib/tf/warp.ts; the paper uses the chain rule
+//   with a finite-difference image gradient, which it approximates); tau is added up instead of composed; overshoot 0.02 on the
+//   total (DeepFool's); candidates are the top-`candidates` other classes of the current logits; optional eps clamps every
+//   flow component to [-eps, eps] grid units (the flow-PGD budget). Targeted: one candidate, the target, against the current
+//   top class. `runWithFlow` reports the flow in grid units and pixels.
+import * as tf from '@tensorflow/tfjs';
+import type { AttackRunOptions, Model } from '../types';
+import { warp, type WarpPadding } from '../tf/warp';
+import { checkPositiveInt, runChecked } from './base';
+import { checkFlowBudget, clampPixelFlow, flowStats, isFooled, pixelFlowToGrid, type FlowAttack, type FlowAttackResult } from './stadv';
+
+export interface AdefConfig {
+  /** Std of the Gaussian that smooths the vector field, pixels; 0 = no smoothing. */
+  sigma?: number;
+  /** Most iterations per example. */
+  maxIter?: number;
+  /** Other classes tried per iteration (untargeted): the top ones by logit. */
+  candidates?: number;
+  /** The final field is (1 + overshoot) * tau. */
+  overshoot?: number;
+  /** Per-component flow budget in grid units; default Infinity (unbounded, as the paper). */
+  eps?: number;
+  padding?: WarpPadding;
+  targeted?: boolean;
+}
+
+/** Each flow channel of [B,H,W,2] convolved with a normalized Gaussian (zero padding, symmetric: <g, S g> >= 0 up to truncation). */
+export function smoothFlow(flow: tf.Tensor4D, sigma: number): tf.Tensor4D {
+  if (sigma === 0) return flow.clone();
+  return tf.tidy(() => {
+    const r = Math.max(1, Math.ceil(3 * sigma));
+    const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+    const sum = k.reduce((a, b) => a + b, 0);
+    const k1 = tf.tensor1d(k.map((v) => v / sum));
+    const c = flow.shape[3];
+    const row = tf.tile(tf.reshape(k1, [1, 2 * r + 1, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
+    const col = tf.tile(tf.reshape(k1, [2 * r + 1, 1, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
+    return tf.depthwiseConv2d(tf.depthwiseConv2d(flow, row, 1, 'same'), col, 1, 'same') as tf.Tensor4D;
+  });
+}
+
+function checkNonNegative(name: string, v: number): number {
+  if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0)) throw new Error(`adef: ${name} must be a finite number >= 0, got ${v}`);
+  return v;
+}
+
+export function adef(config: AdefConfig = {}): FlowAttack {
+  const sigma = checkNonNegative('sigma', config.sigma ?? 0.5);
+  const maxIter = checkPositiveInt('adef', 'maxIter', config.maxIter ?? 50);
+  const candidates = checkPositiveInt('adef', 'candidates', config.candidates ?? 4);
+  const overshoot = checkNonNegative('overshoot', config.overshoot ?? 0.02);
+  const { eps, padding } = checkFlowBudget('adef', config.eps, config.padding);
+  const targeted = config.targeted ?? false;
+  const runWithFlow = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D, opts: AttackRunOptions = {}): FlowAttackResult => {
+    const targets = targeted ? opts.targets : undefined;
+    if (targeted && !targets) throw new Error('adef: a targeted attack needs opts.targets');
+    if (model.numClasses < 2) throw new Error(`adef: needs at least 2 classes, the model has ${model.numClasses}`);
+    let flowOut: tf.Tensor4D | undefined;
+    const xOut = runChecked('adef', model, x, y, () => {
+      const [b, h, w] = x.shape;
+      const k = model.numClasses;
+      const yArr = Int32Array.from(y.dataSync());
+      const tArr = targets ? Int32Array.from(targets.dataSync()) : undefined;
+      const nCand = targets ? 1 : Math.min(candidates, k - 1);
+      let tau = tf.zeros([b, h, w, 2]) as tf.Tensor4D;
+      const evalFlow = () => clampPixelFlow(tf.tidy(() => tf.mul(tau, 1 + overshoot)) as tf.Tensor4D, eps);
+      const deformed = (fp: tf.Tensor4D) => warp(x, pixelFlowToGrid(fp), { padding });
+      for (let it = 0; it < maxIter; it++) {
+        const fp = evalFlow();
+        const logits = tf.tidy(() => model.logits(deformed(fp)));
+        const done = isFooled(logits, y, targets);
+        if (done.every((d) => d)) { tf.dispose([fp, logits]); break; }
+        const z = logits.arraySync() as number[][];
+        logits.dispose();
+        // Per example: the class l to leave (true label, or the current top when targeted) and the candidate classes k.
+        const from = new Int32Array(b);
+        const cand: Int32Array[] = Array.from({ length: nCand }, () => new Int32Array(b));
+        for (let i = 0; i < b; i++) {
+          if (tArr) {
+            let top = 0;
+            for (let c = 1; c < k; c++) if (z[i][c] > z[i][top]) top = c;
+            from[i] = top === tArr[i] ? yArr[i] : top;
+            cand[0][i] = tArr[i];
+          } else {
+            from[i] = yArr[i];
+            const order = z[i].map((v, c) => [v, c]).filter(([, c]) => c !== yArr[i]).sort((a, b2) => b2[0] - a[0]);
+            for (let r = 0; r < nCand; r++) cand[r][i] = order[r][1];
+          }
+        }
+        const fromT = tf.tensor1d(from, 'int32');
+        let bestStep = tf.zeros([b, h, w, 2]) as tf.Tensor4D;
+        const bestNorm = new Float64Array(b).fill(Infinity);
+        for (let r = 0; r < nCand; r++) {
+          const toT = tf.tensor1d(cand[r], 'int32');
+          const fVals = new Float32Array(b);
+          for (let i = 0; i < b; i++) fVals[i] = z[i][cand[r][i]] - z[i][from[i]];
+          const g = tf.grad((ff: tf.Tensor) => tf.tidy(() => {
+            const zz = model.logits(deformed(ff as tf.Tensor4D));
+            return tf.sum(tf.sub(tf.sum(tf.mul(zz, tf.oneHot(toT, k).toFloat()), 1), tf.sum(tf.mul(zz, tf.oneHot(fromT, k).toFloat()), 1)));
+          }))(fp) as tf.Tensor4D;
+          const { step, norm } = tf.tidy(() => {
+            const sg = smoothFlow(g, sigma);
+            const denom = tf.sum(tf.mul(g, sg), [1, 2, 3]);
+            const d = denom.dataSync();
+            // A flat or non-positive curvature direction gives no usable step: that example stays put this iteration.
+            const usable = Array.from(d, (v) => v > 1e-12 && Number.isFinite(v));
+            const coef = tf.tensor1d(Array.from(d, (v, i) => (usable[i] ? -fVals[i] / v : 0)));
+            const st = tf.mul(sg, tf.reshape(coef, [b, 1, 1, 1])) as tf.Tensor4D;
+            const nrm = Float32Array.from(tf.max(tf.sqrt(tf.sum(tf.square(st), 3)), [1, 2]).dataSync());
+            for (let i = 0; i < b; i++) if (!usable[i]) nrm[i] = Infinity;
+            return { step: st, norm: nrm };
+          });
+          const pick = new Uint8Array(b);
+          for (let i = 0; i < b; i++) if (norm[i] < bestNorm[i]) { bestNorm[i] = norm[i]; pick[i] = 1; }
+          const mask = tf.tensor(pick, [b, 1, 1, 1], 'bool');
+          const nb = tf.tidy(() => tf.where(tf.broadcastTo(mask, step.shape), step, bestStep)) as tf.Tensor4D;
+          tf.dispose([mask, bestStep, step, g, toT]);
+          bestStep = nb;
+        }
+        // Examples already fooled stop moving.
+        const active = tf.tensor(Float32Array.from(done, (d) => (d ? 0 : 1)), [b, 1, 1, 1]);
+        const next = tf.tidy(() => tf.add(tau, tf.mul(bestStep, active))) as tf.Tensor4D;
+        tf.dispose([active, bestStep, fromT, fp, tau]);
+        tau = next;
+        opts.onProgress?.(it + 1, maxIter);
+      }
+      const fp = evalFlow();
+      tau.dispose();
+      flowOut = pixelFlowToGrid(fp);
+      fp.dispose();
+      return tf.tidy(() => tf.clipByValue(warp(x, flowOut!, { padding }), 0, 1)) as tf.Tensor4D;
+    });
+    return { x: xOut, flow: flowOut!, stats: flowStats(flowOut!) };
+  };
+  return {
+    name: targeted ? 'adef-targeted' : 'adef',
+    threat: { norm: 'flow', eps, targeted },
+    runWithFlow,
+    run(model, x, y, opts) {
+      const r = runWithFlow(model, x, y, opts);
+      r.flow.dispose();
+      return r.x;
+    },
+  };
+}
