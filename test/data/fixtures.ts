@@ -6,7 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
-export const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-data-'));
+const made: string[] = [];
+process.on('exit', () => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** A fresh temporary folder, removed when the test process exits. */
+export function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-data-'));
+  made.push(d);
+  return d;
+}
 
 /** One ustar entry (header + data padded to 512). */
 export function tarEntry(name: string, data: Uint8Array): Buffer {

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { dataDir, findRepoRoot, REPO_ROOT } from '../../lib/data';
+import { tmp, withDataDir } from './fixtures';
+
+const repo = path.resolve(__dirname, '..', '..');
+
+test('repo root: found from lib/data itself and through a symlink to lib (how notebooks/ reaches it)', () => {
+  assert.equal(REPO_ROOT, repo);
+  const dir = tmp();
+  fs.symlinkSync(path.join(repo, 'lib'), path.join(dir, 'lib'));
+  // tslab reports __dirname as <notebook dir>/lib/data: without resolving the link the root would be <notebook dir>.
+  assert.equal(findRepoRoot(path.join(dir, 'lib', 'data')), repo);
+});
+
+test('repo root: GRADREG_REPO is the fallback, and a clear error names what was tried', () => {
+  const dir = tmp();
+  const old = process.env.GRADREG_REPO;
+  try {
+    delete process.env.GRADREG_REPO;
+    assert.throws(() => findRepoRoot(path.join(dir, 'a', 'b')), (e: Error) => e.message.includes(dir) && e.message.includes('GRADREG_REPO'));
+    process.env.GRADREG_REPO = repo;
+    assert.equal(findRepoRoot(path.join(dir, 'a', 'b')), repo);
+  } finally {
+    if (old === undefined) delete process.env.GRADREG_REPO; else process.env.GRADREG_REPO = old;
+  }
+});
+
+test('data dir: GRADREG_DATA (resolved), else <repo>/data', async () => {
+  await withDataDir('', () => assert.equal(dataDir(), path.join(repo, 'data')));
+  const dir = tmp();
+  await withDataDir(dir, () => assert.equal(dataDir(), dir));
+});
