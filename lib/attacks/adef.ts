@@ -71,7 +71,7 @@ export function adef(config: AdefConfig = {}): FlowAttack {
       const tArr = targets ? Int32Array.from(targets.dataSync()) : undefined;
       const nCand = targets ? 1 : Math.min(candidates, k - 1);
       let tau = tf.zeros([b, h, w, 2]) as tf.Tensor4D;
-      const evalFlow = () => clampPixelFlow(tf.tidy(() => tf.mul(tau, 1 + overshoot)) as tf.Tensor4D, eps);
+      const evalFlow = () => tf.tidy(() => clampPixelFlow(tf.mul(tau, 1 + overshoot) as tf.Tensor4D, eps));
       const deformed = (fp: tf.Tensor4D) => warp(x, pixelFlowToGrid(fp), { padding });
       for (let it = 0; it < maxIter; it++) {
         const fp = evalFlow();
