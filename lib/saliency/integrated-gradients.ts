@@ -16,7 +16,7 @@ export interface IntegratedGradientsOptions extends SaliencyOptions {
 
 function baselineOf(x: tf.Tensor4D, b: number | tf.Tensor4D | undefined): tf.Tensor4D {
   if (b === undefined || typeof b === 'number') {
-    const v = b ?? 0;
+    const v = typeof b === 'number' ? b : 0;
     if (!Number.isFinite(v)) throw new Error(`integratedGradients: baseline must be a finite number or a tensor, got ${v}`);
     return tf.fill(x.shape, v) as tf.Tensor4D;
   }
