@@ -1,5 +1,5 @@
-// conv2d's input gradient (a transposed convolution) as stride-1 forward conv2ds, so that it runs on the backend's fast conv
-// path (XNNPACK on wasm) instead of a loop.
+// conv2d's input gradient (a transposed convolution) as ONE stride-1 forward conv2d, so that it runs on the backend's fast
+// conv path (XNNPACK on wasm) instead of a loop.
 import * as tf from '@tensorflow/tfjs';
 import type { ConvPad, DimRoundingMode } from './conv-backprop-filter';
 
@@ -14,12 +14,33 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
 }
 
 /**
- * dx for y = conv2d(x, w, strides, pad), NHWC, dilation 1. Polyphase: the outputs of each phase (i mod sh, j mod sw) see only
- * the taps kh = r (mod sh), so each phase is a stride-1 correlation of dy with that sub-filter, flipped and with in/out
- * channels swapped; the phases are then interleaved. No multiply-by-zero work, unlike a conv over a zero-dilated dy.
- * Checked against the cpu backend in test/tf/wasm-kernels.test.ts.
+ * Along one axis, output phase p (rows i = a*s + p) sees only the taps k = r (mod s): dx[a*s+p] = sum_m dy[a + q - m] w[r + s*m].
+ * Returns, per phase, the dy offset (relative to a) that each tap reads, or -1 where no tap does, over the union window
+ * [lo, hi] of all phases, so that every phase is one slice of a single stride-1 correlation.
  */
-export function conv2dBackpropInputPolyphase(
+function phaseTaps(s: number, k: number, pad0: number): { lo: number; hi: number; taps: number[][] } {
+  const perPhase: { q: number; r: number; m: number }[] = [];
+  for (let p = 0; p < s; p++) {
+    const r = (((p + pad0) % s) + s) % s;
+    perPhase.push({ r, m: r < k ? Math.ceil((k - r) / s) : 0, q: (p + pad0 - r) / s });
+  }
+  const used = perPhase.filter((v) => v.m > 0);
+  const lo = Math.min(...used.map((v) => v.q - v.m + 1)), hi = Math.max(...used.map((v) => v.q));
+  const taps = perPhase.map(({ q, r, m }) => {
+    const row = new Array<number>(hi - lo + 1).fill(-1);
+    for (let j = 0; j < m; j++) row[q - j - lo] = r + s * j;
+    return row;
+  });
+  return { lo, hi, taps };
+}
+
+/**
+ * dx for y = conv2d(x, w, strides, pad), NHWC, dilation 1. All sh*sw output phases come from one stride-1 conv2d of dy whose
+ * output channels are (phase, ci): the filter holds each phase's taps (flipped, in/out channels swapped, zeros where a phase
+ * has no tap); a depth-to-space transpose then interleaves the phases. Checked against the cpu backend in
+ * test/tf/wasm-kernels.test.ts.
+ */
+export function conv2dBackpropInputPhases(
   dy: tf.Tensor4D, filter: tf.Tensor4D, inShape: [number, number, number, number],
   strides: [number, number] | number, pad: ConvPad, dimRoundingMode?: DimRoundingMode,
 ): tf.Tensor4D {
@@ -29,40 +50,33 @@ export function conv2dBackpropInputPolyphase(
     const info = tf.backend_util.computeConv2DInfo(
       inShape, filter.shape, strides, 1, pad as never, dimRoundingMode, false, 'channelsLast');
     const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-    const { top, left } = info.padInfo;
     if (dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== co) {
       throw new Error(`conv2dBackpropInput: dy is [${dy.shape}], expected [${n},${oh},${ow},${co}] for input [${inShape}] and filter [${filter.shape}]`);
     }
-    const wT = tf.transpose(filter, [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, co, ci]
-    const ah = Math.ceil(h / sh), aw = Math.ceil(w / sw);
-    // One axis of one phase p: first tap r, tap count m, output count a, and dy's padding before/after.
-    const axis = (p: number, s: number, k: number, size: number, pad0: number, outSize: number) => {
-      const r = (((p + pad0) % s) + s) % s;
-      const m = r < k ? Math.ceil((k - r) / s) : 0;
-      const q = (p + pad0 - r) / s;
-      const a = Math.ceil((size - p) / s);
-      return { r, m, a, before: m - 1 - q, after: a + q - outSize };
-    };
-    const phases: tf.Tensor4D[] = [];
-    for (let ph = 0; ph < sh; ph++) {
-      for (let pw = 0; pw < sw; pw++) {
-        const ax = axis(ph, sh, kh, h, top, oh), ay = axis(pw, sw, kw, w, left, ow);
-        let out: tf.Tensor4D;
-        if (ax.m === 0 || ay.m === 0 || ax.a <= 0 || ay.a <= 0) {
-          out = tf.zeros([n, Math.max(ax.a, 0), Math.max(ay.a, 0), ci]);
-        } else {
-          const sub = tf.reverse(tf.stridedSlice(wT, [ax.r, ay.r, 0, 0], [kh, kw, co, ci], [sh, sw, 1, 1]), [0, 1]) as tf.Tensor4D;
-          out = tf.conv2d(padOrCrop(dy, ax.before, ax.after, ay.before, ay.after), sub, 1, 'valid');
+    const rows = phaseTaps(sh, kh, info.padInfo.top), cols = phaseTaps(sw, kw, info.padInfo.left);
+    const lh = rows.hi - rows.lo + 1, lw = cols.hi - cols.lo + 1;
+    // Filter [lh, lw, co, (ph, pw, ci)] gathered from w's taps, index kh*kw being a zero tap.
+    const index: number[] = [];
+    for (let u = 0; u < lh; u++) {
+      for (let v = 0; v < lw; v++) {
+        for (let ph = 0; ph < sh; ph++) {
+          for (let pw = 0; pw < sw; pw++) {
+            const a = rows.taps[ph][u], b = cols.taps[pw][v];
+            index.push(a < 0 || b < 0 ? kh * kw : a * kw + b);
+          }
         }
-        // Phases with fewer rows/columns (odd sizes) are padded to the common grid and cropped after interleaving.
-        phases.push(out.shape[1] === ah && out.shape[2] === aw ? out : tf.pad(out, [[0, 0], [0, ah - out.shape[1]], [0, aw - out.shape[2]], [0, 0]]));
       }
     }
-    if (phases.length === 1) return phases[0];
-    // Interleave with two low-rank transposes (wasm's rank-6 transpose is 40x slower): [sh*sw, n*ah*aw, ci] ->
-    // [n*ah*aw, sh*sw, ci] = [n*ah, aw, sh, sw*ci] -> [n*ah, sh, aw, sw*ci] = [n, ah*sh, aw*sw, ci].
-    const t = tf.transpose(tf.reshape(tf.stack(phases), [sh * sw, n * ah * aw, ci]), [1, 0, 2]);
-    const dx = tf.reshape(tf.transpose(tf.reshape(t, [n * ah, aw, sh, sw * ci]), [0, 2, 1, 3]), [n, ah * sh, aw * sw, ci]) as tf.Tensor4D;
+    const taps = tf.concat([tf.reshape(tf.transpose(filter, [0, 1, 3, 2]), [kh * kw, co, ci]), tf.zeros([1, co, ci])]);
+    const gathered = tf.reshape(tf.gather(taps, tf.tensor1d(index, 'int32')), [lh * lw, sh * sw, co, ci]);
+    const wc = tf.reshape(tf.transpose(gathered, [0, 2, 1, 3]), [lh, lw, co, sh * sw * ci]) as tf.Tensor4D;
+    // Output a = 0..ah-1 of every phase reads dy[a + lo .. a + hi].
+    const ah = Math.ceil(h / sh), aw = Math.ceil(w / sw);
+    const dyp = padOrCrop(dy, -rows.lo, ah + rows.hi - oh, -cols.lo, aw + cols.hi - ow);
+    const phases = tf.conv2d(dyp, wc, 1, 'valid'); // [n, ah, aw, (ph, pw, ci)]
+    if (sh === 1 && sw === 1) return phases.shape[1] === h && phases.shape[2] === w ? phases : tf.slice(phases, 0, [n, h, w, ci]);
+    // Depth to space with one rank-4 transpose (wasm's rank-6 transpose is ~40x slower): [n*ah, aw, sh, sw*ci] -> [n*ah, sh, aw, sw*ci].
+    const dx = tf.reshape(tf.transpose(tf.reshape(phases, [n * ah, aw, sh, sw * ci]), [0, 2, 1, 3]), [n, ah * sh, aw * sw, ci]) as tf.Tensor4D;
     return dx.shape[1] === h && dx.shape[2] === w ? dx : tf.slice(dx, [0, 0, 0, 0], [n, h, w, ci]);
   });
 }

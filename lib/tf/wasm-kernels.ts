@@ -1,7 +1,7 @@
 // Kernels that tfjs-backend-wasm 4.22 lacks or runs slowly, written with ops that are fast on wasm (XNNPACK conv2d).
 import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterAsConv, type ConvPad, type DimRoundingMode } from './conv-backprop-filter';
-import { conv2dBackpropInputPolyphase } from './conv-backprop-input';
+import { conv2dBackpropInputPhases } from './conv-backprop-input';
 import { runOpsAsKernel } from './op-kernel';
 import { patchWasmBatchMatMul } from './wasm-batch-matmul';
 
@@ -47,7 +47,7 @@ export function registerWasmKernels(): void {
       const a = attrs as unknown as ConvGradAttrs & { inputShape: [number, number, number, number] };
       checkConvGradAttrs('Conv2DBackpropInput', a);
       return runOpsAsKernel(backend as tf.KernelBackend, [dy, filter], (dyt, ft) =>
-        conv2dBackpropInputPolyphase(dyt as tf.Tensor4D, ft as tf.Tensor4D, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
+        conv2dBackpropInputPhases(dyt as tf.Tensor4D, ft as tf.Tensor4D, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
     },
   });
   patchWasmBatchMatMul();
