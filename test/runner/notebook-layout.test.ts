@@ -19,10 +19,8 @@ test('notebooks/ imports the whole library as "./lib/index" under the real tslab
   assert.match(JSON.stringify(r.outputs), /profile=smoke exports=\d{2,}/);
 });
 
-// lib/data/paths.ts derives REPO_ROOT from __dirname, which under tslab is the symlinked notebooks/lib/data:
-// data/checksums.json is then looked up in notebooks/data/ and every data load fails. Owner: data (lib/data/paths.ts);
-// fix: fs.realpathSync(__dirname) or GRADREG_REPO, as lib/report/output.ts does. Remove `todo` once it passes.
-test('lib paths resolve to the repository, not to the symlink under notebooks/', { todo: 'lib/data/paths.ts: REPO_ROOT follows the symlink' }, async () => {
+// Under tslab __dirname is the symlinked notebooks/lib/...: lib must still find data/ and the repository (it once did not).
+test('lib paths resolve to the repository, not to the symlink under notebooks/', async () => {
   const r = await k.execute('console.log(JSON.stringify({ root: gr.REPO_ROOT, data: gr.dataDir() }));');
   assert.equal(r.status, 'ok', r.errorText);
   const text = (r.outputs.find((o) => o.output_type === 'stream') as { text?: string } | undefined)?.text ?? '';
