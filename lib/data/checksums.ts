@@ -40,14 +40,14 @@ export class ChecksumError extends Error {
   override name = 'ChecksumError';
 }
 
-export interface Expected {
+export interface ExpectedChecksums {
   sha256?: string;
   md5?: string;
   size?: number;
 }
 
 /** Throws a ChecksumError naming the file and, for each check that failed, expected vs got; `fix` says what to do. */
-export function verifyBuffer(buf: Uint8Array, expected: Expected, file: string, fix = ''): void {
+export function verifyBuffer(buf: Uint8Array, expected: ExpectedChecksums, file: string, fix = ''): void {
   const bad: string[] = [];
   if (expected.size !== undefined && buf.length !== expected.size) bad.push(`expected size ${expected.size} bytes, got ${buf.length}`);
   if (expected.md5 !== undefined) {
@@ -70,7 +70,7 @@ export function verifySha256(buf: Uint8Array, expected: string, file: string, fi
  * Verifies a file on disk (with `gunzip`, the checks apply to its decompressed bytes when it is gzip) and returns its bytes
  * (decompressed when `gunzip`). Throws if it is missing or does not match; it never moves or changes the file.
  */
-export function verifyFile(file: string, expected: Expected & { gunzip?: boolean }): Uint8Array {
+export function verifyFile(file: string, expected: ExpectedChecksums & { gunzip?: boolean }): Uint8Array {
   if (!fs.existsSync(file)) throw new Error(`cannot verify ${file}: it does not exist`);
   const raw: Uint8Array = fs.readFileSync(file);
   const buf = expected.gunzip ? maybeGunzip(raw, file) : raw;

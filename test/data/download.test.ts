@@ -47,7 +47,7 @@ test('downloader: sha256 mismatch names expected and actual, nothing lands; an e
     // A different file already at dest: neither replaced by a verified download nor silently accepted.
     fs.writeFileSync(dest, 'mine');
     await assert.rejects(downloadFile(`${srv.url}/good`, dest), /already exists and is not overwritten/);
-    await assert.rejects(downloadFile(`${srv.url}/good`, dest, { sha256: sha }), (e: Error) => e instanceof ChecksumError && e.message.includes(dest));
+    await assert.rejects(downloadFile(`${srv.url}/good`, dest, { sha256: sha }), (e: Error) => e instanceof ChecksumError && e.message.includes(dest) && e.message.includes('is not overwritten'));
     assert.equal(fs.readFileSync(dest, 'utf8'), 'mine');
     only(dir, ['f.bin']);
   } finally {
