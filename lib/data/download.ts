@@ -19,8 +19,9 @@ export interface DownloadOptions {
   verify?: (file: string) => void;
 }
 
-/** A terminal progress line on stderr (in place with \r). */
+/** A terminal progress line on stderr (in place with \r); silent under GRADREG_QUIET=1 (unit tests). */
 export function stderrProgress(label: string): (received: number, total: number) => void {
+  if (process.env.GRADREG_QUIET === '1') return () => {};
   const t0 = Date.now();
   let last = 0;
   return (received, total) => {
