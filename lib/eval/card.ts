@@ -13,7 +13,8 @@ export interface ResultCard {
   paramCount: number;
   threatModels: { norm: string; eps: number }[];
   cleanAcc: number;
-  robustAcc: { attack: string; norm: string; eps: number; acc: number }[];
+  /** Flow attacks also carry eps in pixels; an unbounded attack's eps (Infinity) is written as null. */
+  robustAcc: { attack: string; norm: string; eps: number; epsPixels?: number; targeted?: boolean; acc: number; seconds: number }[];
   worstCaseByEps: { norm: string; eps: number; acc: number }[];
   worstCaseAll: number;
   nExamples: number;
@@ -35,7 +36,10 @@ export function resultCard(args: { method: string; dataset: string; model: Model
     method: args.method, dataset: args.dataset, architecture: args.model.name, paramCount: args.model.paramCount(),
     threatModels: [...new Map(r.attacks.map((a) => [`${a.norm}:${a.eps}`, { norm: a.norm, eps: a.eps }])).values()],
     cleanAcc: r.clean,
-    robustAcc: r.attacks.map((a) => ({ attack: a.attack, norm: a.norm, eps: a.eps, acc: a.acc })),
+    robustAcc: r.attacks.map((a) => ({
+      attack: a.attack, norm: a.norm, eps: a.eps, ...(a.epsPixels !== undefined ? { epsPixels: a.epsPixels } : {}),
+      ...(a.targeted ? { targeted: true } : {}), acc: a.acc, seconds: a.seconds,
+    })),
     worstCaseByEps: norms.flatMap((n) => worstCaseByEps(r, n).map((p) => ({ norm: n, eps: p.eps, acc: p.acc }))),
     worstCaseAll: worstCase(r.attacks, r.cleanCorrect).acc,
     nExamples: r.n, seed: args.seed, backend: backendReport().name, trainSeconds: args.trainSeconds, evalSeconds: r.seconds,

@@ -1,3 +1,5 @@
 export * from './robustness';
 export * from './sanity';
 export * from './card';
+export * from './curves';
+export * from './transfer';

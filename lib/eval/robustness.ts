@@ -2,13 +2,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attack, DataSet, Model, Norm } from '../types';
 import { withMode } from '../models/sequential';
-import { deriveSeed } from '../data/rng';
+import { deriveSeed, makeRng } from '../data/rng';
+import { gridToPixels } from '../tf/warp';
 import { progress } from '../report/progress';
 
 export interface AttackResult {
   attack: string;
   norm: Norm;
   eps: number;
+  /** Flow attacks: eps in pixels along the width (grid units * (W-1)/2). */
+  epsPixels?: number;
+  /** Targeted attacks ran against seeded random targets (randomTargets); accuracy still counts correct labels. */
+  targeted?: boolean;
   /** Robust accuracy: correct on the adversarial input (and on the clean one). */
   acc: number;
   correct: Uint8Array;
@@ -44,17 +49,45 @@ function* evalBatches(data: EvalData, n: number, batchSize: number): Generator<{
 
 /**
  * Runs every attack on the first `n` test examples, batch by batch, in eval mode. An example counts as robust to an attack when it
- * is classified correctly both clean and attacked.
+ * is classified correctly both clean and attacked. Targeted attacks get seeded random targets (randomTargets).
  */
-export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack[], opts: { n?: number; batchSize?: number; seed?: number; quiet?: boolean } = {}): RobustnessReport {
+export interface EvaluateOptions {
+  /** First n test examples (default all). */
+  n?: number;
+  batchSize?: number;
+  seed?: number;
+  /** No progress bar. */
+  quiet?: boolean;
+  /** Called after each (batch, attack) with (done, total) units of work. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Targets for a targeted attack: a seeded uniformly random class other than the label (Carlini & Wagner's "random target").
+ * The caller disposes.
+ */
+export function randomTargets(y: tf.Tensor1D, numClasses: number, seed: number): tf.Tensor1D {
+  if (numClasses < 2) throw new Error(`randomTargets: needs at least 2 classes, got ${numClasses}`);
+  const rng = makeRng(seed);
+  const t = Int32Array.from(y.dataSync(), (v) => (v + 1 + Math.floor(rng() * (numClasses - 1))) % numClasses);
+  return tf.tensor1d(t, 'int32');
+}
+
+export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack[], opts: EvaluateOptions = {}): RobustnessReport {
   const total = 'x' in data ? data.x.shape[0] : data.size('test');
   const n = Math.min(opts.n ?? total, total);
   if (!(n > 0)) throw new Error(`evaluateRobustness: n must be >= 1, got ${opts.n}`);
   const bs = opts.batchSize ?? 250;
   const t0 = Date.now();
   const cleanCorrect = new Uint8Array(n);
-  const results = attacks.map((a) => ({ attack: a.name, norm: a.threat.norm, eps: a.threat.eps, acc: 0, correct: new Uint8Array(n), seconds: 0 }));
-  const bar = opts.quiet ? undefined : progress(Math.ceil(n / bs) * attacks.length, `attack ${model.name}`);
+  const results: AttackResult[] = attacks.map((a) => ({
+    attack: a.name, norm: a.threat.norm, eps: a.threat.eps, ...(a.threat.targeted ? { targeted: true } : {}),
+    ...(a.threat.norm === 'flow' ? { epsPixels: gridToPixels(a.threat.eps, model.inputShape[1]) } : {}),
+    acc: 0, correct: new Uint8Array(n), seconds: 0,
+  }));
+  const units = Math.ceil(n / bs) * attacks.length;
+  let doneUnits = 0;
+  const bar = opts.quiet ? undefined : progress(units, `attack ${model.name}`);
   withMode(model, 'eval', () => {
     let off = 0;
     let bi = 0;
@@ -63,12 +96,15 @@ export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack
       cleanCorrect.set(c, off);
       attacks.forEach((a, k) => {
         const ta = Date.now();
-        const xa = a.run(model, x, y, { seed: deriveSeed(opts.seed ?? 0, bi, k) });
+        const seed = deriveSeed(opts.seed ?? 0, bi, k);
+        const targets = a.threat.targeted ? randomTargets(y, model.numClasses, deriveSeed(seed, 1)) : undefined;
+        const xa = a.run(model, x, y, { seed, targets });
         const ca = predictCorrect(model, xa, y);
-        xa.dispose();
+        tf.dispose([xa, ...(targets ? [targets] : [])]);
         for (let i = 0; i < ca.length; i++) results[k].correct[off + i] = ca[i] & c[i];
         results[k].seconds += (Date.now() - ta) / 1000;
         bar?.tick(1, `${a.name} eps ${a.threat.eps}`);
+        opts.onProgress?.(++doneUnits, units);
       });
       off += c.length;
       bi++;

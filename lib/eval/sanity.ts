@@ -7,10 +7,13 @@ import { worstCaseByEps, type RobustnessReport } from './robustness';
 
 export interface SanityCheck { check: string; passed: boolean; detail: string }
 
+/** Prefix of attacks crafted on another model (transferAttack): the sanity checks treat them as black-box. */
+export const TRANSFER_PREFIX = 'transfer:';
+
 export interface SanityOptions {
   /** Name of the single-step attack (default 'fgsm'). */
   singleStep?: string;
-  /** Names of gradient-free or transfer attacks (default ['square']). */
+  /** Names of gradient-free or transfer attacks (default ['square']); names starting with 'transfer:' (transferAttack) always count. */
   blackBox?: string[];
   /** Accuracy at the largest eps must be below this (default 0.1). */
   largeEpsMax?: number;
@@ -22,9 +25,10 @@ export interface SanityOptions {
 export function sanityChecks(report: RobustnessReport, opts: SanityOptions = {}): SanityCheck[] {
   const tol = opts.tolerance ?? 2 / report.n;
   const single = opts.singleStep ?? 'fgsm';
-  const black = opts.blackBox ?? ['square'];
+  const blackList = opts.blackBox ?? ['square'];
+  const isBlack = (name: string) => blackList.includes(name) || name.startsWith(TRANSFER_PREFIX);
   const out: SanityCheck[] = [];
-  const white = report.attacks.filter((r) => r.attack !== single && !black.includes(r.attack));
+  const white = report.attacks.filter((r) => r.attack !== single && !isBlack(r.attack));
   for (const s of report.attacks.filter((r) => r.attack === single)) {
     const it = white.filter((r) => r.eps === s.eps && r.norm === s.norm);
     if (it.length === 0) continue;
@@ -32,7 +36,7 @@ export function sanityChecks(report: RobustnessReport, opts: SanityOptions = {})
     out.push({ check: `iterative beats single-step (eps ${s.eps})`, passed: best <= s.acc + tol, detail: `iterative ${fmt(best)} vs ${single} ${fmt(s.acc)}` });
   }
   for (const norm of [...new Set(report.attacks.map((r) => r.norm))]) {
-    const curve = worstCaseByEps({ ...report, attacks: report.attacks.filter((r) => !black.includes(r.attack)) }, norm);
+    const curve = worstCaseByEps({ ...report, attacks: report.attacks.filter((r) => !isBlack(r.attack)) }, norm);
     if (curve.length >= 2) {
       const bad = curve.findIndex((p, i) => i > 0 && p.acc > curve[i - 1].acc + tol);
       out.push({ check: `accuracy falls monotonically with eps (${norm})`, passed: bad < 0, detail: curve.map((p) => `${p.eps}: ${fmt(p.acc)}`).join(', ') });
@@ -40,7 +44,7 @@ export function sanityChecks(report: RobustnessReport, opts: SanityOptions = {})
       out.push({ check: `large eps reaches ~0 (${norm}, eps ${last.eps})`, passed: last.acc <= (opts.largeEpsMax ?? 0.1), detail: `${fmt(last.acc)} at eps ${last.eps}` });
     }
   }
-  for (const b of report.attacks.filter((r) => black.includes(r.attack))) {
+  for (const b of report.attacks.filter((r) => isBlack(r.attack))) {
     const wb = white.filter((r) => r.eps === b.eps && r.norm === b.norm);
     if (wb.length === 0) continue;
     const best = Math.min(...wb.map((r) => r.acc));
