@@ -61,11 +61,6 @@ export function verifyBuffer(buf: Uint8Array, expected: ExpectedChecksums, file:
   if (bad.length) throw new ChecksumError(`checksum mismatch for ${file}: ${bad.join('; ')}.${fix ? ` ${fix}` : ''}`);
 }
 
-/** Kept for callers of the first version: sha256 only. */
-export function verifySha256(buf: Uint8Array, expected: string, file: string, fix: string): void {
-  verifyBuffer(buf, { sha256: expected }, file, fix);
-}
-
 /**
  * Verifies a file on disk (with `gunzip`, the checks apply to its decompressed bytes when it is gzip) and returns its bytes
  * (decompressed when `gunzip`). Throws if it is missing or does not match; it never moves or changes the file.
