@@ -122,14 +122,55 @@ def time_workload(name, batch, warmup, repeats):
     return ms
 
 
+def check(spec):
+    """Losses and per-parameter gradient norms on given tfjs weights/inputs (layouts converted), for the parity test."""
+    net = ReferenceNet()
+    t = lambda k: torch.tensor(spec[k]["data"], dtype=torch.float32).reshape(spec[k]["shape"])
+    w1, b1, w2, b2, w3, b3, w4, b4 = [t(f"p{i}") for i in range(8)]
+    with torch.no_grad():
+        net.c1.weight.copy_(w1.permute(3, 2, 0, 1)); net.c1.bias.copy_(b1)
+        net.c2.weight.copy_(w2.permute(3, 2, 0, 1)); net.c2.bias.copy_(b2)
+        # tfjs flattens NHWC (h, w, c), torch NCHW (c, h, w).
+        net.f1.weight.copy_(w3.reshape(7, 7, 32, 100).permute(3, 2, 0, 1).reshape(100, -1)); net.f1.bias.copy_(b3)
+        net.f2.weight.copy_(w4.t()); net.f2.bias.copy_(b4)
+    x = t("x").permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor(spec["y"]["data"], dtype=torch.int64)
+    v = t("v")
+    batch = x.shape[0]
+
+    def double_backprop():
+        xx = x.detach().requires_grad_(True)
+        ce_sum = F.cross_entropy(net(xx), y, reduction="sum")
+        (g,) = torch.autograd.grad(ce_sum, xx, create_graph=True)
+        return ce_sum / batch + LAMBDA * mean_squared_norm(g)
+
+    def jacobian():
+        xx = x.detach().requires_grad_(True)
+        logits = net(xx)
+        (g,) = torch.autograd.grad(logits, xx, grad_outputs=v, create_graph=True)
+        return F.cross_entropy(logits, y) + LAMBDA * mean_squared_norm(g)
+
+    out = {}
+    params = [net.c1.weight, net.c1.bias, net.c2.weight, net.c2.bias, net.f1.weight, net.f1.bias, net.f2.weight, net.f2.bias]
+    for name, fn in [("train", lambda: F.cross_entropy(net(x), y)), ("double-backprop", double_backprop), ("jacobian", jacobian)]:
+        loss = fn()
+        grads = torch.autograd.grad(loss, params)
+        out[name] = {"loss": loss.item(), "gradNorms": [g.norm().item() for g in grads]}
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--check", action="store_true", help="read tfjs weights/inputs as JSON on stdin, print losses and gradient norms")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--threads", default="1,2")
     a = p.parse_args()
+    if a.check:
+        json.dump(check(json.load(sys.stdin)), sys.stdout)
+        return
     results = []
     for name in a.workloads.split(","):
         by_threads = {}

@@ -31,6 +31,31 @@ function meanSquaredNorm(g: tf.Tensor): tf.Scalar {
   return tf.mean(tf.sum(tf.square(tf.reshape(g, [g.shape[0], -1])), 1));
 }
 
+/** Mean cross-entropy: the plain training loss. */
+export function ceLoss(net: ReferenceNet, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
+  return crossEntropy(net.logits(x), y);
+}
+
+/** CE + LAMBDA mean_b ||dCE_b/dx_b||^2; one forward pass serves both the loss and its input gradient. */
+export function doubleBackpropLoss(net: ReferenceNet, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
+  const { value, grad } = tf.valueAndGrad((xx: tf.Tensor) => tf.sum(crossEntropyPerExample(net.logits(xx as tf.Tensor4D), y)))(x);
+  return tf.add(tf.div(value, x.shape[0]), tf.mul(LAMBDA, meanSquaredNorm(grad))) as tf.Scalar;
+}
+
+/** CE + LAMBDA mean_b ||v_b^T J_b||^2, J_b = d logits_b / d x_b, v [B, classes] unit rows. */
+export function jacobianLoss(net: ReferenceNet, x: tf.Tensor4D, y: tf.Tensor1D, v: tf.Tensor2D): tf.Scalar {
+  const { value: logits, grad } = tf.valueAndGrad((xx: tf.Tensor) => net.logits(xx as tf.Tensor4D) as tf.Tensor)(x, v);
+  return tf.add(crossEntropy(logits as tf.Tensor2D, y), tf.mul(LAMBDA, meanSquaredNorm(grad))) as tf.Scalar;
+}
+
+/** One random unit vector per example, [batch, NUM_CLASSES]. */
+export function randomUnitRows(batch: number, seed: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = tf.randomNormal([batch, NUM_CLASSES], 0, 1, 'float32', seed);
+    return tf.div(r, tf.norm(r, 2, 1, true)) as tf.Tensor2D;
+  });
+}
+
 function trainer(net: ReferenceNet, loss: () => tf.Scalar): () => tf.Tensor {
   const opt = tf.train.adam(LEARNING_RATE);
   return () => opt.minimize(loss, true, net.variables) as tf.Scalar;
@@ -44,26 +69,11 @@ export function createWorkload(name: WorkloadName, batch: number, seed = 1): Wor
   const dispose = () => { net.dispose(); tf.dispose([x, y]); };
   switch (name) {
     case 'train':
-      return { step: trainer(net, () => crossEntropy(net.logits(x), y)), dispose };
+      return { step: trainer(net, () => ceLoss(net, x, y)), dispose };
     case 'double-backprop':
-      return {
-        step: trainer(net, () => {
-          // One forward pass serves both the loss and its input gradient.
-          const { value, grad } = tf.valueAndGrad((xx: tf.Tensor) => tf.sum(crossEntropyPerExample(net.logits(xx as tf.Tensor4D), y)))(x);
-          return tf.add(tf.div(value, batch), tf.mul(LAMBDA, meanSquaredNorm(grad))) as tf.Scalar;
-        }),
-        dispose,
-      };
+      return { step: trainer(net, () => doubleBackpropLoss(net, x, y)), dispose };
     case 'jacobian':
-      return {
-        step: trainer(net, () => {
-          const r = tf.randomNormal([batch, NUM_CLASSES], 0, 1, 'float32', stepSeed++);
-          const v = tf.div(r, tf.norm(r, 2, 1, true));
-          const { value: logits, grad } = tf.valueAndGrad((xx: tf.Tensor) => net.logits(xx as tf.Tensor4D) as tf.Tensor)(x, v as tf.Tensor2D);
-          return tf.add(crossEntropy(logits as tf.Tensor2D, y), tf.mul(LAMBDA, meanSquaredNorm(grad))) as tf.Scalar;
-        }),
-        dispose,
-      };
+      return { step: trainer(net, () => jacobianLoss(net, x, y, randomUnitRows(batch, stepSeed++))), dispose };
     case 'pgd10': {
       const inputGrad = tf.grad((xx: tf.Tensor) => tf.sum(crossEntropyPerExample(net.logits(xx as tf.Tensor4D), y)));
       return {

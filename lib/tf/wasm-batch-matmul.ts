@@ -1,6 +1,6 @@
 // The wasm backend's BatchMatMul is fast only without transposes: with transposeA or transposeB (every matMul gradient)
-// it is 10-40x slower than transposing the operand first and multiplying plainly (measured in bench/README.md terms:
-// [128,100]x[1568,100]^T 51 ms vs 0.5 + 1.4 ms). This wraps the original kernel to do exactly that.
+// it is 10-40x slower than transposing the operand first and multiplying plainly (measured here, tfjs 4.22:
+// [128,100] x [1568,100]^T 51 ms vs transpose 0.5 ms + 1.4 ms). This wraps the original kernel to do exactly that.
 import * as tf from '@tensorflow/tfjs';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
