@@ -8,3 +8,4 @@ export * from './output';
 export { chromiumPath, closeBrowser, renderFigure, type RenderOptions } from './browser';
 export * from './display';
 export * from './progress';
+export * from './publish';
