@@ -1,5 +1,8 @@
 // APGD (Croce & Hein 2020, AutoAttack's white-box component) with the CE or DLR loss: step size 2*eps halved at checkpoints
 // when progress stalls, momentum 0.75, restarts from the best point. Per-example step sizes and bookkeeping as in the paper.
+// Returned per example: the last misclassified iterate if any iterate was misclassified (the paper's x_best_adv; with CE the
+// highest-loss point need not be misclassified), else the highest-loss iterate. Targeted: ascends toward opts.targets (CE toward
+// the target, or the margin z_t - z_y over the DLR denominator); AutoAttack's APGD-T instead loops over the top-9 classes.
 import * as tf from '@tensorflow/tfjs';
 import type { Attack } from '../types';
 import { deriveSeed } from '../data/rng';
@@ -13,6 +16,7 @@ export interface ApgdConfig {
   loss?: 'ce' | 'dlr';
   /** rho of the step-size condition (paper: 0.75). */
   rho?: number;
+  targeted?: boolean;
 }
 
 /** Checkpoint iterations w_j = ceil(p_j * n), p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06). */
@@ -30,23 +34,27 @@ export function apgd(config: ApgdConfig): Attack {
   const loss = checkOneOf('apgd', 'loss', config.loss ?? 'ce', ['ce', 'dlr'] as const);
   const rho = config.rho ?? 0.75;
   const checkpoints = apgdCheckpoints(steps);
+  const targeted = config.targeted ?? false;
   return {
-    name: `apgd-${loss}`,
-    threat: { norm, eps },
+    name: `apgd-${targeted ? 't-' : ''}${loss}${norm === 'l2' ? '-l2' : ''}`,
+    threat: { norm, eps, targeted },
     run(model, x, y, opts = {}) {
+      const targets = targeted ? opts.targets : undefined;
+      if (targeted && !targets) throw new Error('apgd: a targeted attack needs opts.targets');
       return runChecked('apgd', model, x, y, () => {
         const b = x.shape[0];
         let best: { x: tf.Tensor4D; loss: tf.Tensor1D; fooled: tf.Tensor1D } | undefined;
         for (let r = 0; r < restarts; r++) {
           const eta = new Float32Array(b).fill(2 * eps);
           let xk = eps > 0 ? randomStart(x, norm, eps, deriveSeed(opts.seed ?? 0, r, 7)) : x.clone();
-          let first = lossAndGradient(model, xk, y, loss);
+          let first = lossAndGradient(model, xk, y, loss, targets);
           let gk = first.grad;
           let fk = Float32Array.from(first.loss.dataSync());
           let xmax = xk.clone();
           let fmax = Float32Array.from(fk);
           let gmax = gk.clone();
           let fooledAny = tf.sub(1, first.correct) as tf.Tensor1D;
+          let xAdv = xk.clone();
           tf.dispose([first.loss, first.correct]);
           let xprev = xk.clone();
           const increases = new Int32Array(b);
@@ -65,13 +73,17 @@ export function apgd(config: ApgdConfig): Attack {
             xprev.dispose();
             xprev = xk;
             xk = next;
-            const res = lossAndGradient(model, xk, y, loss);
+            const res = lossAndGradient(model, xk, y, loss, targets);
             gk.dispose();
             gk = res.grad;
             const fnew = res.loss.dataSync();
-            const nowFooled = tf.tidy(() => tf.maximum(fooledAny, tf.sub(1, res.correct))) as tf.Tensor1D;
-            fooledAny.dispose();
+            const [nowFooled, nowAdv] = tf.tidy(() => {
+              const wrong = tf.sub(1, res.correct);
+              return [tf.maximum(fooledAny, wrong), tf.where(tf.broadcastTo(tf.reshape(tf.cast(wrong, 'bool'), [b, 1, 1, 1]), xk.shape), xk, xAdv)];
+            }) as [tf.Tensor1D, tf.Tensor4D];
+            tf.dispose([fooledAny, xAdv]);
             fooledAny = nowFooled;
+            xAdv = nowAdv;
             const improved = new Uint8Array(b);
             for (let i = 0; i < b; i++) {
               if (fnew[i] > fk[i]) increases[i]++;
@@ -109,9 +121,10 @@ export function apgd(config: ApgdConfig): Attack {
             }
             opts.onProgress?.(r * steps + k + 1, restarts * steps);
           }
-          const fin = lossAndGradient(model, xmax, y, loss);
-          const cand = { x: xmax, loss: fin.loss, fooled: tf.sub(1, fin.correct) as tf.Tensor1D };
-          tf.dispose([fin.grad, fin.correct, xk, xprev, gk, gmax, fooledAny]);
+          const xr = tf.tidy(() => tf.where(tf.broadcastTo(tf.reshape(tf.cast(fooledAny, 'bool'), [b, 1, 1, 1]), x.shape), xAdv, xmax)) as tf.Tensor4D;
+          const fin = lossAndGradient(model, xr, y, loss, targets);
+          const cand = { x: xr, loss: fin.loss, fooled: tf.sub(1, fin.correct) as tf.Tensor1D };
+          tf.dispose([fin.grad, fin.correct, xk, xprev, gk, gmax, fooledAny, xAdv, xmax]);
           if (!best) best = cand;
           else {
             const nb = keepBetter(best, cand);

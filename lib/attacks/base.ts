@@ -27,7 +27,8 @@ export function checkOneOf<T>(attack: string, name: string, v: T, allowed: reado
 
 /**
  * Per-example loss to ascend [B]. 'ce' cross-entropy; 'cw' margin max_{i!=y} z_i - z_y; 'dlr' the difference of logits ratio
- * (Croce & Hein 2020): -(z_y - max_{i!=y} z_i) / (z_pi1 - z_pi3), scale invariant. Targeted: ascend toward `targets`.
+ * (Croce & Hein 2020): -(z_y - max_{i!=y} z_i) / (z_pi1 - z_pi3), scale invariant. Targeted: ascend toward `targets`; targeted DLR
+ * is AutoAttack's -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2) (with fewer than 4 classes, z_pi3 replaces the mean).
  */
 export function attackLoss(logits: tf.Tensor2D, y: tf.Tensor1D, loss: AttackLoss, targets?: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
@@ -40,9 +41,11 @@ export function attackLoss(logits: tf.Tensor2D, y: tf.Tensor1D, loss: AttackLoss
     const margin = tf.sub(zOther, zy);
     if (loss === 'cw') return margin as tf.Tensor1D;
     // The ranks come from topk (no gradient there); the values are read through constant one-hot masks so they differentiate.
-    const idx = topkIndices(logits, Math.min(3, k));
+    const ranksUsed = Math.min(targets ? 4 : 3, k);
+    const idx = topkIndices(logits, ranksUsed);
     const valueAt = (r: number) => tf.sum(tf.mul(logits, tf.oneHot(tf.squeeze(idx.slice([0, r], [-1, 1]), [1]), k).toFloat()), 1);
-    const denom = tf.add(tf.sub(valueAt(0), valueAt(Math.min(3, k) - 1)), 1e-12);
+    const low = targets && k >= 4 ? tf.mul(tf.add(valueAt(2), valueAt(3)), 0.5) : valueAt(Math.min(3, k) - 1);
+    const denom = tf.add(tf.sub(valueAt(0), low), 1e-12);
     return tf.div(margin, denom) as tf.Tensor1D;
   });
 }
