@@ -24,6 +24,7 @@ export function square(config: SquareConfig): Attack {
   const eps = checkEps('square', config.eps);
   const queries = checkPositiveInt('square', 'queries', config.queries ?? 1000);
   const pInit = config.pInit ?? 0.05;
+  if (!(typeof pInit === 'number' && pInit > 0 && pInit <= 1)) throw new Error(`square: pInit must be in (0, 1] (fraction of pixels in the first squares; paper: 0.05), got ${pInit}`);
   return {
     name: 'square',
     threat: { norm: 'linf', eps },

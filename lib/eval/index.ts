@@ -3,3 +3,4 @@ export * from './sanity';
 export * from './card';
 export * from './curves';
 export * from './transfer';
+export * from './convergence';

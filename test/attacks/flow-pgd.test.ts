@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { flowPgd } from '../../lib/attacks';
+import { flowPgd, square } from '../../lib/attacks';
 import { crossEntropyPerExample } from '../../lib/tf/safe-ops';
 import { TEST_BACKENDS, useBackend } from '../helpers';
 import { linearModel } from './small-models';
@@ -53,7 +53,8 @@ test('flow PGD: flow within eps grid units (= eps (W-1)/2 pixels), [0,1], raises
   }
 });
 
-test('flow PGD config errors name the field', () => {
+test('flow PGD and Square config errors name the field', () => {
+  assert.throws(() => square({ eps: 0.1, pInit: 0 }), /square: pInit must be in \(0, 1\]/);
   assert.throws(() => flowPgd({ eps: -0.01, steps: 5 }), /flowPgd: eps must be a finite number >= 0, got -0.01/);
   assert.throws(() => flowPgd({ eps: 0.01, steps: 5, alpha: -1 }), /flowPgd: alpha must be a finite number >= 0 \(grid units\), got -1/);
   assert.throws(() => flowPgd({ eps: 0.01, steps: 5, padding: 'reflect' as never }), /flowPgd: unknown padding "reflect"; use one of "zeros", "border"/);

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../../lib/types';
 import { fgsm, pgd } from '../../lib/attacks';
 import {
-  evaluateRobustness, gradientCheck, randomTargets, resultCard, robustAccuracyCurve, sanityChecks, saveResultCard,
+  convergenceCheck, evaluateRobustness, gradientCheck, randomTargets, resultCard, robustAccuracyCurve, sanityChecks, saveResultCard,
   type AttackResult, type RobustnessReport,
 } from '../../lib/eval';
 import { TEST_BACKENDS, useBackend } from '../helpers';
@@ -186,6 +186,22 @@ test('result card: JSON with the threat model, flow eps in pixels, unbounded eps
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  tf.dispose([x, y]);
+  m.dispose();
+});
+
+test('convergence check: passes for converged PGD, flags an attack whose doubled steps do better', async () => {
+  await useBackend('cpu');
+  const m = linearModel('lin', 7);
+  const { x, y } = labelled(m, 40, 8);
+  const ok = convergenceCheck(m, { x, y }, (steps) => pgd({ eps: 0.1, steps }), 10, { quiet: true, seed: 2 });
+  assert.equal(ok.passed, true, ok.detail);
+  // Fixed small steps, no random start: 4 steps of 0.01 cannot reach what 8 steps reach.
+  const r = captureWarnings(() => convergenceCheck(m, { x, y }, (steps) => pgd({ eps: 0.3, steps, alpha: 0.01, randomStart: false }), 4, { quiet: true }));
+  assert.equal(r.value.passed, false, r.value.detail);
+  assert.ok(r.value.accDoubled < r.value.acc);
+  assert.equal(r.warnings.length, 1);
+  assert.throws(() => convergenceCheck(m, { x, y }, (steps) => pgd({ eps: 0.1, steps }), 0), /steps must be a positive integer, got 0/);
   tf.dispose([x, y]);
   m.dispose();
 });
