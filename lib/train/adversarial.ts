@@ -1,11 +1,12 @@
-// Adversarial training as loss terms: the adversarial inputs are made in `prepare` (eval mode, outside the gradient tape, so no
-// gradient flows through the attack), and `value` is the loss at them.
+// Adversarial training as loss terms: the adversarial inputs are made in `prepare` (outside the gradient tape, so no gradient
+// flows through the attack), and `value` is the loss at them. The trainer runs `prepare` in eval mode, as the TRADES reference
+// code does (model.eval() while attacking); Madry's code attacks with the training-mode graph, which differs only for batch norm.
 import * as tf from '@tensorflow/tfjs';
 import type { LossTerm, Model } from '../types';
 import { fgsm } from '../attacks/fgsm';
 import { pgd } from '../attacks/pgd';
 import { flowPgd } from '../attacks/flow-pgd';
-import { project } from '../attacks/base';
+import { checkPositiveInt, project } from '../attacks/base';
 import { crossEntropy, logSoftmax, softmax } from '../tf/safe-ops';
 
 function need(name: string, v: tf.Tensor4D | undefined): tf.Tensor4D {
@@ -40,11 +41,14 @@ export function pgdAT(cfg: { eps: number; steps: number; alpha?: number; norm?: 
   };
 }
 
-/** KL(p(x) || p(x')) per batch mean, second-order safe. */
+/**
+ * KL(p(x) || p(x')) per batch mean, second-order safe. The clean forward comes last so that, in train mode, batch norm folds the
+ * clean batch's statistics into its running ones (the trainer commits the last forward's moments).
+ */
 function klTerm(model: Model, x: tf.Tensor4D, xa: tf.Tensor4D): tf.Scalar {
-  const lp = logSoftmax(model.logits(x));
   const lq = logSoftmax(model.logits(xa));
-  return tf.mean(tf.sum(tf.mul(softmax(model.logits(x)), tf.sub(lp, lq)), 1)) as tf.Scalar;
+  const clean = model.logits(x);
+  return tf.mean(tf.sum(tf.mul(softmax(clean), tf.sub(logSoftmax(clean), lq)), 1)) as tf.Scalar;
 }
 
 /**
@@ -54,7 +58,9 @@ function klTerm(model: Model, x: tf.Tensor4D, xa: tf.Tensor4D): tf.Scalar {
 export function trades(cfg: { beta: number; eps: number; steps: number; alpha?: number }): LossTerm {
   checkEps('trades', cfg.eps);
   if (!(cfg.beta >= 0)) throw new Error(`trades: beta must be >= 0, got ${cfg.beta}`);
+  checkPositiveInt('trades', 'steps', cfg.steps);
   const alpha = cfg.alpha ?? (2.5 * cfg.eps) / cfg.steps;
+  if (!(Number.isFinite(alpha) && alpha >= 0)) throw new Error(`trades: alpha must be >= 0, got ${alpha}`);
   return {
     name: 'trades-kl', weight: cfg.beta, config: { eps: cfg.eps, steps: cfg.steps, alpha },
     prepare: (model, x, _y, ctx) => {
@@ -79,7 +85,7 @@ export function flowAT(cfg: { eps: number; steps: number; weight?: number }): Lo
   const atk = flowPgd({ eps: cfg.eps, steps: cfg.steps });
   return {
     name: 'flow-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps, steps: cfg.steps },
-    prepare: (model, x, y) => atk.run(model, x, y),
+    prepare: (model, x, y, ctx) => atk.run(model, x, y, { seed: ctx.seed }),
     value: (model, _x, y, ctx) => crossEntropy(model.logits(need('flowAT', ctx.prepared)), y),
   };
 }

@@ -1,11 +1,11 @@
-// Checkpoint files: one file = magic, JSON header (with the payload's sha256), float32 payload. Written atomically;
-// a truncated or altered file fails the hash check and is never loaded.
+// Checkpoint files: one file = magic, header length, JSON header, float32 payload. The header carries a sha256 of the rest of the
+// header and the payload, so a truncated or altered byte anywhere fails the check and is never loaded. Written atomically.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { atomicWrite } from '../util/atomic-write';
 
-const MAGIC = 'GRADREG-CKPT-1\n';
+const MAGIC = 'GRADREG-CKPT-2\n';
 
 export interface CheckpointHeader {
   key: string;
@@ -25,6 +25,11 @@ export interface CheckpointData {
 
 export class CorruptCheckpointError extends Error {}
 
+// JSON.parse keeps key order and numbers exactly, so the loaded header re-serializes to the bytes that were hashed.
+function digest(header: Omit<CheckpointHeader, 'sha256'>, payload: Uint8Array): string {
+  return crypto.createHash('sha256').update(JSON.stringify(header)).update(payload).digest('hex');
+}
+
 export async function saveCheckpoint(
   file: string, head: Omit<CheckpointHeader, 'tensors' | 'sha256'>, groups: Record<'variables' | 'state' | 'optimizer', tf.Tensor[]>,
 ): Promise<void> {
@@ -43,7 +48,7 @@ export async function saveCheckpoint(
   let o = 0;
   for (const p of parts) { payload.set(p, o); o += p.length; }
   const bytes = new Uint8Array(payload.buffer);
-  const header: CheckpointHeader = { ...head, tensors, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
+  const header: CheckpointHeader = { ...head, tensors, sha256: digest({ ...head, tensors }, bytes) };
   const hjson = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hjson.length));
@@ -53,14 +58,18 @@ export async function saveCheckpoint(
 export function loadCheckpoint(file: string): CheckpointData {
   const buf = fs.readFileSync(file);
   const fail = (why: string) => new CorruptCheckpointError(`checkpoint ${file} is corrupt (${why})`);
+  if (buf.length < MAGIC.length + 8) throw fail(`truncated: ${buf.length} bytes`);
   if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw fail('wrong magic');
   const hlen = Number(buf.readBigUInt64LE(MAGIC.length));
   const hstart = MAGIC.length + 8;
   if (hstart + hlen > buf.length) throw fail('truncated header');
   let header: CheckpointHeader;
   try { header = JSON.parse(buf.subarray(hstart, hstart + hlen).toString()) as CheckpointHeader; } catch { throw fail('unreadable header'); }
+  if (!header || !Array.isArray(header.tensors) || typeof header.sha256 !== 'string' || !Array.isArray(header.history)) throw fail('header lacks tensors, sha256 or history');
   const bytes = buf.subarray(hstart + hlen);
-  if (crypto.createHash('sha256').update(bytes).digest('hex') !== header.sha256) throw fail('payload hash mismatch');
+  const { sha256, ...rest } = header;
+  if (digest(rest, bytes) !== sha256) throw fail('sha256 mismatch: altered or truncated');
+  if (bytes.length % 4 || header.tensors.some((t) => (t.offset + t.length) * 4 > bytes.length)) throw fail('payload shorter than its header says');
   const payload = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const groups: CheckpointData['groups'] = { variables: [], state: [], optimizer: [] };
   for (const t of header.tensors) groups[t.group].push(payload.subarray(t.offset, t.offset + t.length));
