@@ -5,7 +5,13 @@ import type { Attack, Model } from '../types';
 import { makeRng } from '../data/rng';
 import { attackLoss, checkEps, checkPositiveInt, runChecked } from './base';
 
-export interface SquareConfig { eps: number; queries?: number; pInit?: number }
+export interface SquareConfig {
+  eps: number;
+  queries?: number;
+  pInit?: number;
+  /** Search toward opts.targets: minimizes max_{i!=t} z_i - z_t (the paper's targeted attack minimizes CE; same stopping rule). */
+  targeted?: boolean;
+}
 
 /** The paper's schedule of the fraction of pixels changed per query (for 10k queries; rescaled to the query budget). */
 function pSelection(pInit: number, it: number, n: number): number {
@@ -16,8 +22,9 @@ function pSelection(pInit: number, it: number, n: number): number {
   return p;
 }
 
-function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Float32Array {
-  return tf.tidy(() => tf.neg(attackLoss(model.logits(x), y, 'cw')).dataSync() as Float32Array);
+/** Per example, what the search drives below 0: z_y - max_{i!=y} z_i, or (targeted) max_{i!=t} z_i - z_t. */
+function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, targets?: tf.Tensor1D): Float32Array {
+  return tf.tidy(() => (targets ? attackLoss(model.logits(x), targets, 'cw') : tf.neg(attackLoss(model.logits(x), y, 'cw'))).dataSync() as Float32Array);
 }
 
 export function square(config: SquareConfig): Attack {
@@ -25,10 +32,13 @@ export function square(config: SquareConfig): Attack {
   const queries = checkPositiveInt('square', 'queries', config.queries ?? 1000);
   const pInit = config.pInit ?? 0.05;
   if (!(typeof pInit === 'number' && pInit > 0 && pInit <= 1)) throw new Error(`square: pInit must be in (0, 1] (fraction of pixels in the first squares; paper: 0.05), got ${pInit}`);
+  const targeted = config.targeted ?? false;
   return {
-    name: 'square',
-    threat: { norm: 'linf', eps },
+    name: targeted ? 'square-targeted' : 'square',
+    threat: { norm: 'linf', eps, targeted },
     run(model, x, y, opts = {}) {
+      const targets = targeted ? opts.targets : undefined;
+      if (targeted && !targets) throw new Error('square: a targeted attack needs opts.targets');
       return runChecked('square', model, x, y, () => {
         const [b, h, w, c] = x.shape;
         const rng = makeRng(opts.seed ?? 0);
@@ -41,9 +51,10 @@ export function square(config: SquareConfig): Attack {
           for (let row = 0; row < h; row++) { const k = i * per + (row * w + col) * c + ch; adv[k] = Math.min(1, Math.max(0, xs[k] + s)); }
         }
         let cur = tf.tensor4d(adv, x.shape);
-        let m = margins(model, cur, y);
+        let m = margins(model, cur, y, targets);
         for (let q = 0; q < queries && eps > 0; q++) {
-          const active = Array.from(m, (v, i) => (v > 0 ? i : -1)).filter((i) => i >= 0);
+          // A tie (margin 0) is not a success: argMax may still pick the label.
+          const active = Array.from(m, (v, i) => (v >= 0 ? i : -1)).filter((i) => i >= 0);
           if (active.length === 0) break;
           const p = pSelection(pInit, q, queries);
           const side = Math.max(1, Math.min(h - 1, Math.round(Math.sqrt(p * h * w))));
@@ -59,7 +70,7 @@ export function square(config: SquareConfig): Attack {
             }
           }
           const candT = tf.tensor4d(cand, x.shape);
-          const mc = margins(model, candT, y);
+          const mc = margins(model, candT, y, targets);
           const keep = new Uint8Array(b);
           for (const i of active) if (mc[i] < m[i]) { keep[i] = 1; m[i] = mc[i]; }
           const k4 = tf.tensor(keep, [b], 'bool');

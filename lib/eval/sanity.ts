@@ -13,7 +13,7 @@ export const TRANSFER_PREFIX = 'transfer:';
 export interface SanityOptions {
   /** Name of the single-step attack (default 'fgsm'). */
   singleStep?: string;
-  /** Names of gradient-free or transfer attacks (default ['square']); names starting with 'transfer:' (transferAttack) always count. */
+  /** Names of gradient-free or transfer attacks (default ['square', 'square-targeted']); names starting with 'transfer:' (transferAttack) always count. */
   blackBox?: string[];
   /** Accuracy at the largest eps must be below this (default 0.1). */
   largeEpsMax?: number;
@@ -25,7 +25,7 @@ export interface SanityOptions {
 export function sanityChecks(report: RobustnessReport, opts: SanityOptions = {}): SanityCheck[] {
   const tol = opts.tolerance ?? 2 / report.n;
   const single = opts.singleStep ?? 'fgsm';
-  const blackList = opts.blackBox ?? ['square'];
+  const blackList = opts.blackBox ?? ['square', 'square-targeted'];
   const isBlack = (name: string) => blackList.includes(name) || name.startsWith(TRANSFER_PREFIX);
   const out: SanityCheck[] = [];
   const white = report.attacks.filter((r) => r.attack !== single && !isBlack(r.attack));
