@@ -48,8 +48,10 @@ export interface TrainOptions {
   modelKey: unknown;
   /** Use the checkpoint cache (default true). */
   cache?: boolean;
-  /** Quiet: no progress bar. */
+  /** Quiet: no progress bar and no messages (warnings about corrupt checkpoints still go to `log`/stderr). */
   quiet?: boolean;
+  /** Where cache-hit, resume and corrupt-checkpoint messages go (default: console.log, warnings console.warn). */
+  log?: (message: string) => void;
   onEpoch?: (r: EpochRecord) => void;
 }
 
@@ -148,7 +150,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let priorSeconds = 0;
-  const say = (s: string) => { if (!opts.quiet && process.env.GRADREG_QUIET !== '1') console.log(s); };
+  const say = (s: string) => { if (!opts.quiet && process.env.GRADREG_QUIET !== '1') (opts.log ?? console.log)(s); };
 
   if (useCache && fs.existsSync(file)) {
     try {
@@ -175,7 +177,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
       if (!(e instanceof CorruptCheckpointError)) throw e;
       const aside = `${file}.corrupt-${Date.now()}`;
       fs.renameSync(file, aside);
-      console.warn(`warning: ${e.message}; moved aside to ${aside}; retraining from scratch`);
+      (opts.log ?? console.warn)(`warning: ${e.message}; moved aside to ${aside}; retraining from scratch`);
       history = [];
       startEpoch = 0;
     }

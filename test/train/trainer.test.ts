@@ -128,8 +128,10 @@ test('a corrupt checkpoint is detected, moved aside and retrained, never loaded'
   const m = make();
   await saveCheckpoint(r.checkpoint, { key: r.key, epoch: 1, done: true, optimizerStep: 4, history: [], meta: {} },
     { variables: m.variables.slice(1), state: [], optimizer: [] });
-  const r3 = await train(m, data, cfg1, { terms: [crossEntropyTerm()], modelKey: spec, quiet: true });
+  const logged: string[] = [];
+  const r3 = await train(m, data, cfg1, { terms: [crossEntropyTerm()], modelKey: spec, quiet: true, log: (s) => logged.push(s) });
   assert.equal(r3.fromCache, false);
+  assert.match(logged.join('\n'), /warning: checkpoint .* does not fit small-cnn-4 \(variables: 7 tensors, expected 8.*moved aside to .*retraining from scratch/);
   assert.equal(aside().length, 3);
   assert.deepEqual(await weights(m), await weights(fresh), 'the retrained model equals a run that never saw the bad file');
   tf.dispose([fresh, m].flatMap((x) => x.variables));
