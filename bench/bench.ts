@@ -1,4 +1,4 @@
-// npm run bench [-- --reference] [--workloads train,pgd10] [--batch 128] [--warmup 3] [--repeats 10] [--threads 1,2] [--out FILE]
+// npm run bench [-- --reference] [--profile] [--workloads train,pgd10] [--batch 128] [--warmup 3] [--repeats 10] [--threads 1,2] [--out FILE]
 // Times the reference net's workloads on the active tfjs backend (GRADREG_BACKEND picks one) and, with --reference, the same
 // workloads in PyTorch CPU (bench/reference.py under /usr/bin/python3), then prints the throughput ratio tfjs/PyTorch.
 import * as fs from 'node:fs';
@@ -11,7 +11,7 @@ import { createWorkload, WORKLOADS, WORKLOAD_DESCRIPTIONS, type WorkloadName } f
 
 interface Options {
   reference: boolean; workloads: WorkloadName[]; batch: number; warmup: number; repeats: number; threads: number[];
-  out: string; python: string;
+  out: string; python: string; profile: boolean;
 }
 
 export interface Timing {
@@ -26,12 +26,12 @@ export interface Timing {
   threads?: number; medianByThreads?: Record<string, number>;
 }
 
-const USAGE = 'usage: npm run bench -- [--reference] [--workloads a,b] [--batch N] [--warmup N] [--repeats N] [--threads 1,2] [--out FILE] [--python PATH]';
+const USAGE = 'usage: npm run bench -- [--reference] [--profile] [--workloads a,b] [--batch N] [--warmup N] [--repeats N] [--threads 1,2] [--out FILE] [--python PATH]';
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     reference: false, workloads: [...WORKLOADS], batch: 128, warmup: 3, repeats: 10, threads: [1, 2],
-    out: path.join(__dirname, 'results.json'), python: '/usr/bin/python3',
+    out: path.join(__dirname, 'results.json'), python: '/usr/bin/python3', profile: false,
   };
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
@@ -42,6 +42,7 @@ function parseArgs(argv: string[]): Options {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--reference') o.reference = true;
+    else if (a === '--profile') o.profile = true;
     else if (a === '--workloads') {
       const names = (next() ?? '').split(',').filter(Boolean);
       for (const n of names) if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`--workloads: unknown "${n}", expected some of ${WORKLOADS.join(',')}`);
@@ -80,6 +81,25 @@ function timeTfjs(name: WorkloadName, o: Options): Timing {
     workload: name, medianMs: med, minMs: Math.min(...ms), maxMs: Math.max(...ms), runs: ms.length,
     throughput: (o.batch * 1000) / med, peakRssMiB: peakRssMiB(), tensorGrowth, peakTensorMiB: peakBytes / 2 ** 20,
   };
+}
+
+export interface KernelShare { kernel: string; ms: number; calls: number }
+
+/** Per-kernel times of one step (after warm-up), slowest first. Kernels built from other kernels count both. */
+async function profileStep(name: WorkloadName, o: Options): Promise<KernelShare[]> {
+  const w = createWorkload(name, o.batch);
+  for (let i = 0; i < Math.max(1, o.warmup); i++) { const out = w.step(); out.dataSync(); out.dispose(); }
+  const info = await tf.profile(() => { const out = w.step(); out.dataSync(); return out; });
+  tf.dispose(info.result as tf.Tensor);
+  w.dispose();
+  const by = new Map<string, KernelShare>();
+  for (const k of info.kernels) {
+    const e = by.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+    e.ms += (await k.kernelTimeMs) as number;
+    e.calls++;
+    by.set(k.name, e);
+  }
+  return [...by.values()].sort((a, b) => b.ms - a.ms);
 }
 
 interface TorchResult { ok: true; torch: string; results: Timing[] }
@@ -123,6 +143,14 @@ async function main() {
     tfjs.push(t);
     console.log(`  ${name.padEnd(16)} ${fmt(t.medianMs)} ms  (${WORKLOAD_DESCRIPTIONS[name]})`);
   }
+  const profiles: Record<string, KernelShare[]> = {};
+  if (o.profile) {
+    console.log('\nprofile of one step per workload (ms per kernel; kernels made of kernels include them):');
+    for (const name of o.workloads) {
+      profiles[name] = await profileStep(name, o);
+      console.log(`  ${name}: ` + profiles[name].slice(0, 8).map((k) => `${k.kernel} ${k.ms.toFixed(1)} (${k.calls})`).join(', '));
+    }
+  }
   let torch: TorchResult | undefined;
   let torchSkipped: string | undefined;
   if (o.reference) {
@@ -138,7 +166,7 @@ async function main() {
   const result = {
     date: new Date().toISOString(), backend: backend.name, node: process.version, cores: os.cpus().length, loadAverage: load,
     options: { batch: o.batch, warmup: o.warmup, repeats: o.repeats, threads: o.threads },
-    tfjs, torch: torch ?? null, torchSkipped: torchSkipped ?? null,
+    tfjs, profiles: o.profile ? profiles : null, torch: torch ?? null, torchSkipped: torchSkipped ?? null,
     ratios: torch ? Object.fromEntries(tfjs.map((t) => {
       const p = torch!.results.find((r) => r.workload === t.workload);
       return [t.workload, p ? p.medianMs / t.medianMs : null];
