@@ -74,6 +74,8 @@ export interface AttackRunOptions {
 export interface Attack {
   readonly name: string;
   readonly threat: ThreatModel;
+  /** The resolved settings (steps, step size, restarts, ...), listed on result cards beside the numbers. */
+  readonly config?: Record<string, unknown>;
   run(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, opts?: AttackRunOptions): tf.Tensor4D;
 }
 

@@ -143,6 +143,7 @@ export function adef(config: AdefConfig = {}): FlowAttack {
   return {
     name: targeted ? 'adef-targeted' : 'adef',
     threat: { norm: 'flow', eps, targeted },
+    config: { sigma, maxIter, candidates, overshoot, eps, padding, targeted },
     runWithFlow,
     run(model, x, y, opts) {
       const r = runWithFlow(model, x, y, opts);

@@ -38,6 +38,7 @@ export function apgd(config: ApgdConfig): Attack {
   return {
     name: `apgd-${targeted ? 't-' : ''}${loss}${norm === 'l2' ? '-l2' : ''}`,
     threat: { norm, eps, targeted },
+    config: { norm, eps, steps, restarts, loss, rho, targeted },
     run(model, x, y, opts = {}) {
       const targets = targeted ? opts.targets : undefined;
       if (targeted && !targets) throw new Error('apgd: a targeted attack needs opts.targets');

@@ -89,6 +89,7 @@ export function cw(config: CwConfig = {}): Attack {
   return {
     name: targeted ? 'cw-l2-targeted' : 'cw-l2',
     threat: { norm: 'l2', eps, targeted },
+    config: { c: c0, kappa, steps, lr, binarySteps, eps, targeted },
     run(model, x, y, opts = {}) {
       const targets = targeted ? opts.targets : undefined;
       if (targeted && !targets) throw new Error('cw: a targeted attack needs opts.targets');

@@ -8,8 +8,9 @@ export interface FgsmConfig { eps: number; targeted?: boolean }
 export function fgsm(config: FgsmConfig): Attack {
   const eps = checkEps('fgsm', config.eps);
   return {
-    name: `fgsm`,
+    name: config.targeted ? 'fgsm-targeted' : 'fgsm',
     threat: { norm: 'linf', eps, targeted: config.targeted ?? false },
+    config: { eps, targeted: config.targeted ?? false },
     run(model, x, y, opts = {}) {
       if (config.targeted && !opts.targets) throw new Error('fgsm: a targeted attack needs opts.targets');
       return runChecked('fgsm', model, x, y, () => {

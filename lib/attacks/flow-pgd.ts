@@ -60,6 +60,7 @@ export function flowPgd(config: FlowPgdConfig): FlowAttack {
   return {
     name: targeted ? 'flow-pgd-targeted' : 'flow-pgd',
     threat: { norm: 'flow', eps, targeted },
+    config: { eps, steps, alpha, padding, targeted },
     runWithFlow,
     run(model, x, y, opts) {
       const r = runWithFlow(model, x, y, opts);

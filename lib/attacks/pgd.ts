@@ -31,8 +31,9 @@ export function pgd(config: PgdConfig): Attack {
   const start = config.randomStart ?? !config.momentum;
   const mu = config.momentum ?? 0;
   return {
-    name: `${name}-${norm}${loss !== 'ce' ? `-${loss}` : ''}`,
+    name: `${name}-${norm}${loss !== 'ce' ? `-${loss}` : ''}${config.targeted ? '-targeted' : ''}`,
     threat: { norm, eps, targeted: config.targeted ?? false },
+    config: { norm, eps, steps, alpha, restarts, randomStart: start, loss, momentum: mu, targeted: config.targeted ?? false },
     run(model, x, y, opts = {}) {
       const targets = config.targeted ? opts.targets : undefined;
       if (config.targeted && !targets) throw new Error(`${name}: a targeted attack needs opts.targets`);

@@ -36,6 +36,7 @@ export function square(config: SquareConfig): Attack {
   return {
     name: targeted ? 'square-targeted' : 'square',
     threat: { norm: 'linf', eps, targeted },
+    config: { eps, queries, pInit, targeted },
     run(model, x, y, opts = {}) {
       const targets = targeted ? opts.targets : undefined;
       if (targeted && !targets) throw new Error('square: a targeted attack needs opts.targets');

@@ -167,6 +167,7 @@ export function stAdv(config: StAdvConfig = {}): FlowAttack {
   return {
     name: targeted ? 'stadv-targeted' : 'stadv',
     threat: { norm: 'flow', eps, targeted },
+    config: { tau, kappa, steps, lr, eps, padding, targeted },
     runWithFlow,
     run(model, x, y, opts) {
       const r = runWithFlow(model, x, y, opts);

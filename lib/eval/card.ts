@@ -14,7 +14,7 @@ export interface ResultCard {
   threatModels: { norm: string; eps: number }[];
   cleanAcc: number;
   /** Flow attacks also carry eps in pixels; an unbounded attack's eps (Infinity) is written as null. */
-  robustAcc: { attack: string; norm: string; eps: number; epsPixels?: number; targeted?: boolean; acc: number; seconds: number }[];
+  robustAcc: { attack: string; norm: string; eps: number; epsPixels?: number; targeted?: boolean; config?: Record<string, unknown>; acc: number; seconds: number }[];
   worstCaseByEps: { norm: string; eps: number; acc: number }[];
   worstCaseAll: number;
   nExamples: number;
@@ -38,7 +38,7 @@ export function resultCard(args: { method: string; dataset: string; model: Model
     cleanAcc: r.clean,
     robustAcc: r.attacks.map((a) => ({
       attack: a.attack, norm: a.norm, eps: a.eps, ...(a.epsPixels !== undefined ? { epsPixels: a.epsPixels } : {}),
-      ...(a.targeted ? { targeted: true } : {}), acc: a.acc, seconds: a.seconds,
+      ...(a.targeted ? { targeted: true } : {}), ...(a.config ? { config: a.config } : {}), acc: a.acc, seconds: a.seconds,
     })),
     worstCaseByEps: norms.flatMap((n) => worstCaseByEps(r, n).map((p) => ({ norm: n, eps: p.eps, acc: p.acc }))),
     worstCaseAll: worstCase(r.attacks, r.cleanCorrect).acc,

@@ -14,6 +14,8 @@ export interface AttackResult {
   epsPixels?: number;
   /** Targeted attacks ran against seeded random targets (randomTargets); accuracy still counts correct labels. */
   targeted?: boolean;
+  /** The attack's settings (Attack.config). */
+  config?: Record<string, unknown>;
   /** Robust accuracy: correct on the adversarial input (and on the clean one). */
   acc: number;
   correct: Uint8Array;
@@ -83,6 +85,7 @@ export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack
   const results: AttackResult[] = attacks.map((a) => ({
     attack: a.name, norm: a.threat.norm, eps: a.threat.eps, ...(a.threat.targeted ? { targeted: true } : {}),
     ...(a.threat.norm === 'flow' ? { epsPixels: gridToPixels(a.threat.eps, model.inputShape[1]) } : {}),
+    ...(a.config ? { config: a.config } : {}),
     acc: 0, correct: new Uint8Array(n), seconds: 0,
   }));
   const units = Math.ceil(n / bs) * attacks.length;

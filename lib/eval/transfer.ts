@@ -18,6 +18,7 @@ export function transferAttack(source: NamedModel, inner: Attack): Attack {
   return {
     name: `${TRANSFER_PREFIX}${inner.name}@${source.name}`,
     threat: inner.threat,
+    config: { ...inner.config, source: source.name },
     run(_model, x, y, opts) {
       return withMode(source.model, 'eval', () => inner.run(source.model, x, y, opts));
     },

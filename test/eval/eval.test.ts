@@ -102,6 +102,9 @@ test('robustAccuracyCurve: PGD accuracy falls with eps from the clean value to 0
   await useBackend('cpu');
   const m = linearModel('lin', 7);
   const { x, y } = labelled(m, 60, 8);
+  assert.deepEqual(pgd({ eps: 0.1, steps: 8, restarts: 2 }).config, {
+    norm: 'linf', eps: 0.1, steps: 8, alpha: 2.5 * 0.1 / 8, restarts: 2, randomStart: true, loss: 'ce', momentum: 0, targeted: false,
+  });
   const curve = robustAccuracyCurve(m, { x, y }, (eps) => [fgsm({ eps }), pgd({ eps, steps: 20, restarts: 2 })], [0.3, 0, 0.05, 0.1, 1], { quiet: true, seed: 1 });
   assert.deepEqual(curve.eps, [0, 0.05, 0.1, 0.3, 1]);
   assert.equal(curve.acc[0], curve.clean);
@@ -180,6 +183,7 @@ test('result card: JSON with the threat model, flow eps in pixels, unbounded eps
     assert.deepEqual(fs.readdirSync(dir), ['lin-plain-seed3.json'], 'no temporary file left behind');
     const back = JSON.parse(fs.readFileSync(file, 'utf8'));
     assert.equal(back.robustAcc[2].eps, null, 'Infinity is not JSON: an unbounded budget is written as null');
+    assert.deepEqual(back.robustAcc[0].config, { eps: 0.3, targeted: false }, 'attack settings are listed on the card');
     for (const k of ['method', 'dataset', 'architecture', 'threatModels', 'cleanAcc', 'robustAcc', 'worstCaseAll', 'nExamples', 'seed', 'backend', 'evalSeconds', 'sanity', 'reported']) {
       assert.ok(k in back, `card lacks ${k}`);
     }
