@@ -199,9 +199,14 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
         lr = learningRate(cfg.optimizer.lr, cfg.schedule, epoch + steps / stepsPerEpoch, cfg.epochs);
         const x = cfg.augment ? augmentBatch(batch.x, cfg.augment, augRng) : batch.x;
         const ctx: LossContext = { epoch, step: epoch * stepsPerEpoch + steps, seed: deriveSeed(cfg.seed, epoch, steps) };
-        const values = step(model, x, batch.y, opts.terms, ctx, opt, lr);
-        if (x !== batch.x) x.dispose();
-        tf.dispose([batch.x, batch.y]);
+        let res: ReturnType<typeof step>;
+        try {
+          res = step(model, x, batch.y, opts.terms, ctx, opt, lr);
+        } finally {
+          if (x !== batch.x) x.dispose();
+          tf.dispose([batch.x, batch.y]);
+        }
+        const values = res.values;
         opts.terms.forEach((t, i) => {
           if (!Number.isFinite(values[i])) {
             throw new NonFiniteLossError(`training ${model.name} stopped: loss term "${t.name}" is ${values[i]} at epoch ${epoch + 1}, batch ${steps + 1}. ` +
@@ -211,6 +216,12 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
           sums[t.name] += values[i];
           lossSum += t.weight * values[i];
         });
+        if (!res.gradsFinite) {
+          throw new NonFiniteLossError(`training ${model.name} stopped: the gradient is not finite at epoch ${epoch + 1}, batch ${steps + 1} ` +
+            `although every term is (${opts.terms.map((t, i) => `${t.name} = ${values[i].toPrecision(4)}`).join(', ')}); the weights were not updated. ` +
+            `${useCache && epoch > 0 ? `The last good checkpoint (epoch ${epoch}) is kept at ${file}.` : 'No checkpoint was written.'} ` +
+            'Look for a sqrt or division at 0 in a penalty, or lower the learning rate.');
+        }
         steps++;
         bar?.tick(1, `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`);
       }
@@ -252,41 +263,52 @@ function checkCompatible(ck: CheckpointData, model: Model, optTensors: tf.Tensor
   }
 }
 
-/** One optimizer step; returns each term's unweighted value. */
+/** One optimizer step; returns each term's unweighted value (the update is skipped when a value or the gradient is not finite). */
 export function trainStep(
   model: Model, x: tf.Tensor4D, y: tf.Tensor1D, terms: LossTerm[], ctx: LossContext, opt: ReturnType<typeof createOptimizer>, lr: number,
 ): number[] {
-  return step(model, x, y, terms, ctx, opt, lr);
+  return step(model, x, y, terms, ctx, opt, lr).values;
 }
 
 function step(
   model: Model, x: tf.Tensor4D, y: tf.Tensor1D, terms: LossTerm[], ctx: LossContext, opt: ReturnType<typeof createOptimizer>, lr: number,
-): number[] {
-  const prepared = terms.map((t) => {
-    if (!t.prepare) return undefined;
-    const prev = model.mode;
-    model.mode = 'eval';
-    try { return t.prepare(model, x, y, ctx); } finally { model.mode = prev; }
-  });
-  model.mode = 'train';
+): { values: number[]; gradsFinite: boolean } {
+  const prepared: (tf.Tensor4D | undefined)[] = [];
   const kept: tf.Scalar[] = [];
-  const { value, grads } = tf.variableGrads(() => {
-    let total = tf.scalar(0);
-    terms.forEach((t, i) => {
-      const v = t.value(model, x, y, { ...ctx, prepared: prepared[i] });
-      kept.push(tf.keep(v.clone()));
-      total = tf.add(total, tf.mul(v, t.weight));
-    });
-    return total;
-  }, model.variables);
-  const stacked = tf.stack(kept);
-  const values = Array.from(stacked.dataSync());
-  stacked.dispose();
-  tf.dispose([value, ...kept, ...prepared.filter((p): p is tf.Tensor4D => p !== undefined)]);
-  if (values.every(Number.isFinite)) {
-    opt.apply(model.variables, grads, lr);
-    model.commitStats?.();
+  let grads: tf.NamedTensorMap = {};
+  try {
+    for (const t of terms) {
+      if (!t.prepare) { prepared.push(undefined); continue; }
+      const prev = model.mode;
+      model.mode = 'eval';
+      try { prepared.push(t.prepare(model, x, y, ctx)); } finally { model.mode = prev; }
+    }
+    model.mode = 'train';
+    const res = tf.variableGrads(() => {
+      let total = tf.scalar(0);
+      terms.forEach((t, i) => {
+        const v = t.value(model, x, y, { ...ctx, prepared: prepared[i] });
+        kept.push(tf.keep(v.clone()));
+        total = tf.add(total, tf.mul(v, t.weight));
+      });
+      return total;
+    }, model.variables);
+    res.value.dispose();
+    grads = res.grads;
+    const missing = model.variables.filter((v) => !grads[v.name]).map((v) => v.name);
+    if (missing.length) throw new Error(`train step: no gradient reaches ${missing.length} of ${model.name}'s weights (${missing.slice(0, 3).join(', ')}); every weight must take part in the loss`);
+    // One read-back per step: the term values and whether every gradient entry is finite (a NaN gradient must not reach the weights).
+    const flags = tf.tidy(() => tf.concat([tf.stack(kept), tf.cast(tf.all(tf.stack(Object.values(grads).map((g) => tf.all(tf.isFinite(g))))), 'float32').reshape([1])]));
+    const read = Array.from(flags.dataSync());
+    flags.dispose();
+    const values = read.slice(0, terms.length);
+    const gradsFinite = read[terms.length] === 1;
+    if (values.every(Number.isFinite) && gradsFinite) {
+      opt.apply(model.variables, grads, lr);
+      model.commitStats?.();
+    }
+    return { values, gradsFinite };
+  } finally {
+    tf.dispose([...kept, ...prepared.filter((p): p is tf.Tensor4D => p !== undefined), ...Object.values(grads)]);
   }
-  tf.dispose(Object.values(grads));
-  return values;
 }

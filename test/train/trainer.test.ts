@@ -157,6 +157,14 @@ test('NaN stops training naming epoch, batch and term; invalid configs fail befo
   assert.equal(m.mode, 'eval');
   m.dispose();
   assert.equal(tf.memory().numTensors, live, 'a NaN stop leaks tensors');
+  // A finite value with a NaN gradient (sqrt at 0) stops too, before the NaN reaches the weights.
+  const kink: LossTerm = { name: 'sqrt-at-0', weight: 1, value: (m2) => tf.sum(tf.sqrt(tf.abs(tf.mul(m2.variables[0], 0)))) as tf.Scalar };
+  const m3 = make();
+  const w3 = await weights(m3);
+  await assert.rejects(train(m3, data, cfg, { terms: [crossEntropyTerm(), kink], modelKey: spec, cache: false, quiet: true }),
+    (e: Error) => e instanceof NonFiniteLossError && /gradient is not finite at epoch 1, batch 1 although every term is \(ce = [\d.]+, sqrt-at-0 = 0\.000\)/.test(e.message));
+  assert.deepEqual(await weights(m3), w3, 'weights untouched');
+  m3.dispose();
   await assert.rejects(train(make(), data, { ...cfg, batchSize: 1000 }, { terms: [crossEntropyTerm()], modelKey: spec, quiet: true }), /"batchSize" 1000 is larger than the 256 training examples/);
   await assert.rejects(train(make(), data, { ...cfg, optimizer: { kind: 'adam', lr: -1 } }, { terms: [crossEntropyTerm()], modelKey: spec, quiet: true }), /"optimizer.lr" must be positive/);
   await assert.rejects(train(make(), data, cfg, { terms: [{ ...crossEntropyTerm(), weight: -1 }], modelKey: spec, quiet: true }), /weight must be >= 0/);
