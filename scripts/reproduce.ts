@@ -126,6 +126,7 @@ export async function runNotebook(file: string, opts: RunOptions): Promise<{ ok:
       c.outputs = res.outputs;
       c.execution_count = res.executionCount;
       log(`  ${where} ${res.status} in ${((Date.now() - tc) / 1000).toFixed(1)} s\n`);
+      if (res.warning) log(`  warning: ${where}: ${res.warning}\n`);
       if (res.status === 'error') {
         // tslab's and node:vm's own stack frames say nothing about the notebook.
         const err = res.errorText.split('\n').filter((l) => !/^\s+at .*(node:vm|[\\/]tslab[\\/]dist[\\/]|sigintHandlersWrap)/.test(l))

@@ -51,36 +51,45 @@ export function square(config: SquareConfig): Attack {
           const s = rng() < 0.5 ? -eps : eps;
           for (let row = 0; row < h; row++) { const k = i * per + (row * w + col) * c + ch; adv[k] = Math.min(1, Math.max(0, xs[k] + s)); }
         }
-        let cur = tf.tensor4d(adv, x.shape);
-        let m = margins(model, cur, y, targets);
+        // The search state lives in JS arrays; each query forwards only the examples not yet fooled.
+        const yAll = y.dataSync();
+        const tAll = targets?.dataSync();
+        const margin = (idx: number[], src: Float32Array): Float32Array => {
+          const xb = tf.tensor4d(src, [idx.length, h, w, c]);
+          const yb = tf.tensor1d(Int32Array.from(idx, (i) => yAll[i]), 'int32');
+          const tb = tAll ? tf.tensor1d(Int32Array.from(idx, (i) => tAll[i]), 'int32') : undefined;
+          const out = margins(model, xb, yb, tb);
+          tf.dispose([xb, yb, ...(tb ? [tb] : [])]);
+          return out;
+        };
+        const all = Array.from({ length: b }, (_, i) => i);
+        const m = margin(all, adv);
+        const cand = new Float32Array(b * per);
         for (let q = 0; q < queries && eps > 0; q++) {
           // A tie (margin 0) is not a success: argMax may still pick the label.
-          const active = Array.from(m, (v, i) => (v >= 0 ? i : -1)).filter((i) => i >= 0);
+          const active = all.filter((i) => m[i] >= 0);
           if (active.length === 0) break;
           const p = pSelection(pInit, q, queries);
           const side = Math.max(1, Math.min(h - 1, Math.round(Math.sqrt(p * h * w))));
-          const cand = Float32Array.from(cur.dataSync());
-          for (const i of active) {
+          const view = cand.subarray(0, active.length * per);
+          active.forEach((i, j) => {
+            view.set(adv.subarray(i * per, (i + 1) * per), j * per);
             const r0 = Math.floor(rng() * (h - side + 1)), c0 = Math.floor(rng() * (w - side + 1));
             for (let ch = 0; ch < c; ch++) {
               const s = rng() < 0.5 ? -eps : eps;
               for (let row = r0; row < r0 + side; row++) for (let col = c0; col < c0 + side; col++) {
-                const k = i * per + (row * w + col) * c + ch;
-                cand[k] = Math.min(1, Math.max(0, xs[k] + s));
+                const o = (row * w + col) * c + ch;
+                view[j * per + o] = Math.min(1, Math.max(0, xs[i * per + o] + s));
               }
             }
-          }
-          const candT = tf.tensor4d(cand, x.shape);
-          const mc = margins(model, candT, y, targets);
-          const keep = new Uint8Array(b);
-          for (const i of active) if (mc[i] < m[i]) { keep[i] = 1; m[i] = mc[i]; }
-          const k4 = tf.tensor(keep, [b], 'bool');
-          const next = tf.tidy(() => tf.where(tf.broadcastTo(tf.reshape(k4, [b, 1, 1, 1]), x.shape), candT, cur)) as tf.Tensor4D;
-          tf.dispose([k4, candT, cur]);
-          cur = next;
+          });
+          const mc = margin(active, view);
+          active.forEach((i, j) => {
+            if (mc[j] < m[i]) { m[i] = mc[j]; adv.set(view.subarray(j * per, (j + 1) * per), i * per); }
+          });
           opts.onProgress?.(q + 1, queries);
         }
-        return cur;
+        return tf.tensor4d(adv, x.shape);
       });
     },
   };

@@ -31,6 +31,34 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+// tslab sends notebook output over zeromq.js, which cannot flush while synchronous code runs (most of our loops): the
+// messages of one synchronous stretch queue up, and past about 500 the next send throws "Socket is busy writing" inside
+// tslab's display, aborting the cell, whose error and idle status are then lost too. So, across all bars, a stretch gets
+// FREE_REDRAWS redraws at the normal rate, then one per 1/20 of the stretch's age: under 300 in a week-long stretch.
+export const FREE_REDRAWS = 50;
+const AGE_FRACTION = 20;
+
+/**
+ * A gate for notebook redraws: true while the current synchronous stretch (until the event loop turns) is within budget.
+ * `now` and `later` are injectable for tests.
+ */
+export function redrawThrottle(now: () => number = Date.now, later: (f: () => void) => void = setImmediate): () => boolean {
+  let stretch: { start: number; sent: number; last: number } | undefined;
+  return () => {
+    const t = now();
+    if (!stretch) {
+      stretch = { start: t, sent: 0, last: -Infinity };
+      later(() => { stretch = undefined; });
+    }
+    if (stretch.sent >= FREE_REDRAWS && t - stretch.last < (t - stretch.start) / AGE_FRACTION) return false;
+    stretch.sent++;
+    stretch.last = t;
+    return true;
+  };
+}
+
+const mayRedrawInNotebook = redrawThrottle();
+
 /** `total` units of work named `label`; at most ~4 redraws a second. */
 export function progress(total: number, label: string, opts: ProgressOptions = {}): Progress {
   if (typeof total !== 'number' || !Number.isFinite(total) || total < 0) {
@@ -65,8 +93,10 @@ export function progress(total: number, label: string, opts: ProgressOptions = {
     const wasFirst = first;
     first = false;
     if (mode === 'notebook') {
+      if (!final && !wasFirst && !mayRedrawInNotebook()) return;
       const html = `<div style="font-family:monospace">${escapeHtml(label)} <progress value="${frac}" max="1" style="width:12em;vertical-align:middle"></progress> ${escapeHtml(stats)}</div>`;
-      displayBundle({ 'text/html': html, 'text/plain': text }, { displayId: id, update: !wasFirst });
+      // A lost redraw must never abort the work it reports on.
+      try { displayBundle({ 'text/html': html, 'text/plain': text }, { displayId: id, update: !wasFirst }); } catch { /* skip this redraw */ }
     } else if (tty) {
       // \x1b[K clears what a longer previous line left behind.
       write(`\r${text}\x1b[K${final ? '\n' : ''}`);

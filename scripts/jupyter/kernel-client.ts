@@ -20,6 +20,8 @@ export interface CellResult {
   executionCount: number | null;
   /** stderr text and error messages, for reporting failures. */
   errorText: string;
+  /** Set when the cell's iopub stream ended early (messages dropped by zeromq). */
+  warning?: string;
 }
 
 // Holds all listeners open until each has its port, so the ports are distinct.
@@ -36,6 +38,7 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 const DELIM = '<IDS|MSG>';
+const IOPUB_GRACE_MS = 5000;
 
 // Kernels run in their own process group (so a timeout kills the cell's children too); kill them if this process ends first.
 const live = new Set<KernelSession>();
@@ -185,8 +188,12 @@ export class KernelSession {
     } catch { /* socket closed */ }
   }
 
-  private async nextIopub(): Promise<Record<string, unknown>> {
+  /** The next iopub message, or null once `until` has resolved with none queued. */
+  private async nextIopub(until?: Promise<unknown>): Promise<Record<string, unknown> | null> {
+    let over = false;
+    void until?.then(() => { over = true; for (const w of this.iopubWaiters.splice(0)) w(); });
     while (this.iopubQueue.length === 0) {
+      if (over) return null;
       if (this.exited) {
         const tail = this.processLog.trim().split('\n').slice(-15).join('\n');
         throw new Error(`the tslab kernel died (${this.exited}) while running the cell${tail ? `; its last output:\n${tail}` : ''}`);
@@ -205,8 +212,18 @@ export class KernelSession {
     let pendingClear = false;
     let idle = false;
     const replyP = this.receiveReply(msgId);
+    // The execute_reply (shell) is never dropped, iopub messages can be (zeromq's high-water mark): once the reply is in,
+    // give iopub a grace period to deliver the cell's last outputs and its idle status, then go on without them.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const grace = replyP.then(() => new Promise<void>((r) => { graceTimer = setTimeout(r, IOPUB_GRACE_MS); }));
+    let warning: string | undefined;
     while (!idle) {
-      const m = (await this.nextIopub()) as { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> };
+      const next = await this.nextIopub(grace);
+      if (next === null) {
+        warning = `the kernel's idle status never arrived (${IOPUB_GRACE_MS / 1000} s after its execute_reply): iopub messages were dropped (zeromq.js refuses sends past ~500 in one synchronous stretch: "Socket is busy writing"), so this cell's outputs and error message may be missing`;
+        break;
+      }
+      const m = next as { header: { msg_type: string }; parent_header: { msg_id?: string }; content: Record<string, unknown> };
       if (m.parent_header.msg_id !== msgId) continue;
       const c = m.content;
       if (pendingClear && ['stream', 'display_data', 'execute_result', 'error'].includes(m.header.msg_type)) {
@@ -254,10 +271,11 @@ export class KernelSession {
           break;
       }
     }
+    clearTimeout(graceTimer);
     const reply = (await replyP) as { content: { status: string; execution_count?: number; ename?: string; evalue?: string } };
     const status = reply.content.status === 'ok' ? 'ok' : 'error';
     if (status === 'error' && reply.content.evalue) errorText += `${reply.content.ename || 'Error'}: ${reply.content.evalue}\n`;
-    return { status, outputs, executionCount: reply.content.execution_count ?? null, errorText };
+    return { status, outputs, executionCount: reply.content.execution_count ?? null, errorText, ...(warning ? { warning } : {}) };
   }
 
   /** Stops the kernel: shutdown request, then SIGKILL of its process group if it lingers. */

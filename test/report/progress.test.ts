@@ -1,7 +1,7 @@
 // Progress bar on a terminal (fake clock, captured output): throttling, count/percent/elapsed/ETA, final line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progress } from '../../lib/report/progress';
+import { FREE_REDRAWS, progress, redrawThrottle } from '../../lib/report/progress';
 
 function harness(extra: { tty?: boolean; logEveryMs?: number } = {}) {
   let t = 1_000_000;
@@ -73,4 +73,22 @@ test('total 0 (nothing to do) shows 100% and does not divide by zero', () => {
   const p = make(0, 'empty');
   p.done();
   assert.match(out[0], /0\/0 \(100%\)/);
+});
+
+test('notebook redraws in one synchronous stretch stay far below the ~500 messages zeromq.js takes, and reset when the event loop turns', () => {
+  let t = 0;
+  let endStretch: (() => void) | undefined;
+  const gate = redrawThrottle(() => t, (f) => { endStretch = f; });
+  let sent = 0;
+  // A week of redraw requests every 250 ms without the event loop turning (a long synchronous evaluation).
+  for (; t < 7 * 24 * 3600 * 1000; t += 250) if (gate()) sent++;
+  assert.ok(sent > FREE_REDRAWS, `the bar must keep moving, got ${sent} redraws`);
+  assert.ok(sent < 300, `a week-long stretch sent ${sent} redraws`);
+  // The first FREE_REDRAWS go out at the normal rate.
+  t = 0; endStretch!();
+  let early = 0;
+  for (let i = 0; i < FREE_REDRAWS; i++, t += 250) if (gate()) early++;
+  assert.equal(early, FREE_REDRAWS);
+  endStretch!();
+  assert.equal(gate(), true, 'a new stretch starts with a fresh budget');
 });

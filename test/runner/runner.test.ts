@@ -122,3 +122,12 @@ test('committed notebooks carry no outputs', () => {
     }
   }
 });
+
+test('a cell that floods iopub (error and idle status lost) fails promptly, naming the cell and the lost messages', () => {
+  const r = reproduce(path.join(fixtures, 'flood.ipynb'), '--profile', 'smoke', '--timeout', '120');
+  assert.notEqual(r.code, 0);
+  assert.doesNotMatch(r.text, /timed out/);
+  assert.match(r.text, /cell 1 \(code cell 1\/2\) failed/);
+  assert.match(r.text, /idle status never arrived/);
+  assert.equal(r.last, '0 passed, 1 failed');
+});
