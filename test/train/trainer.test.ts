@@ -211,3 +211,19 @@ test('adversarial-training terms train without NaN and their adversarial batches
   }
   assert.equal(tf.memory().numTensors, live, 'adversarial-training terms leak tensors');
 });
+
+test('training lets the event loop turn about once a second (a notebook progress bar is sent only then)', async () => {
+  await useBackend('cpu'); // slow enough that one epoch outlasts a second
+  let turns = 0;
+  const timer = setInterval(() => { turns++; }, 50);
+  const t0 = Date.now();
+  try {
+    await train(make(), data, { ...cfg, epochs: 1, batchSize: 16 }, { terms: [crossEntropyTerm()], modelKey: spec, cache: false, quiet: true });
+  } finally {
+    clearInterval(timer);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  assert.ok(seconds > 1.5, `the epoch took ${seconds.toFixed(1)} s: too fast to test`);
+  // One turn per second of batches, less the batches that straddle a second and the epoch-end accuracy passes.
+  assert.ok(turns >= Math.floor(seconds / 2), `the event loop turned ${turns} times in ${seconds.toFixed(1)} s of training`);
+});
