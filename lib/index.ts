@@ -12,3 +12,4 @@ export * from './regularizers/index';
 export * from './attacks/index';
 export * from './eval/index';
 export * from './saliency/index';
+export * from './util/map-in-order';

@@ -76,6 +76,29 @@ export function randomTargets(y: tf.Tensor1D, numClasses: number, seed: number):
 }
 
 export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack[], opts: EvaluateOptions = {}): RobustnessReport {
+  const steps = robustnessSteps(model, data, attacks, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * evaluateRobustness, letting the event loop turn about once a second between (batch, attack) units: in a notebook its
+ * progress bar is then live (tslab sends output only when the event loop turns). Same numbers.
+ */
+export async function evaluateRobustnessAsync(model: Model, data: EvalData, attacks: Attack[], opts: EvaluateOptions = {}): Promise<RobustnessReport> {
+  const steps = robustnessSteps(model, data, attacks, opts);
+  let last = Date.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (Date.now() - last > 1000) { await new Promise((res) => setImmediate(res)); last = Date.now(); }
+  }
+}
+
+/** The evaluation, one (batch, attack) unit per step. */
+function* robustnessSteps(model: Model, data: EvalData, attacks: Attack[], opts: EvaluateOptions): Generator<void, RobustnessReport> {
   const total = 'x' in data ? data.x.shape[0] : data.size('test');
   const n = Math.min(opts.n ?? total, total);
   if (!(n > 0)) throw new Error(`evaluateRobustness: n must be >= 1, got ${opts.n}`);
@@ -91,13 +114,15 @@ export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack
   const units = Math.ceil(n / bs) * attacks.length;
   let doneUnits = 0;
   const bar = opts.quiet ? undefined : progress(units, `attack ${model.name}`);
-  withMode(model, 'eval', () => {
+  const prevMode = model.mode;
+  model.mode = 'eval';
+  try {
     let off = 0;
     let bi = 0;
     for (const { x, y } of evalBatches(data, n, bs)) {
       const c = predictCorrect(model, x, y);
       cleanCorrect.set(c, off);
-      attacks.forEach((a, k) => {
+      for (const [k, a] of attacks.entries()) {
         const ta = Date.now();
         const seed = deriveSeed(opts.seed ?? 0, bi, k);
         const targets = a.threat.targeted ? randomTargets(y, model.numClasses, deriveSeed(seed, 1)) : undefined;
@@ -108,12 +133,16 @@ export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack
         results[k].seconds += (Date.now() - ta) / 1000;
         bar?.tick(1, `${a.name} eps ${a.threat.eps}`);
         opts.onProgress?.(++doneUnits, units);
-      });
+        // The caller may let the event loop turn here; the model stays in eval mode meanwhile.
+        yield;
+      }
       off += c.length;
       bi++;
       tf.dispose([x, y]);
     }
-  });
+  } finally {
+    model.mode = prevMode;
+  }
   bar?.done();
   for (const r of results) r.acc = mean(r.correct);
   return { n, clean: mean(cleanCorrect), cleanCorrect, attacks: results, seconds: (Date.now() - t0) / 1000 };

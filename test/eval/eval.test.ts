@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../../lib/types';
 import { fgsm, pgd } from '../../lib/attacks';
 import {
-  convergenceCheck, evaluateRobustness, gradientCheck, randomTargets, resultCard, robustAccuracyCurve, sanityChecks, saveResultCard,
+  convergenceCheck, evaluateRobustness, evaluateRobustnessAsync, gradientCheck, randomTargets, resultCard, robustAccuracyCurve, sanityChecks, saveResultCard,
   type AttackResult, type RobustnessReport,
 } from '../../lib/eval';
 import { TEST_BACKENDS, useBackend } from '../helpers';
@@ -206,6 +206,30 @@ test('convergence check: passes for converged PGD, flags an attack whose doubled
   assert.ok(r.value.accDoubled < r.value.acc);
   assert.equal(r.warnings.length, 1);
   assert.throws(() => convergenceCheck(m, { x, y }, (steps) => pgd({ eps: 0.1, steps }), 0), /steps must be a positive integer, got 0/);
+  tf.dispose([x, y]);
+  m.dispose();
+});
+
+test('evaluateRobustnessAsync gives the sync numbers, lets the event loop turn between units, restores the model mode', async () => {
+  await useBackend('cpu');
+  const m = linearModel('async', 41);
+  const { x, y } = labelled(m, 40, 42, [3]);
+  // A slow attack (about 1.2 s a unit) so the async version has a second to yield in.
+  const slowPgd = pgd({ eps: 0.2, steps: 5, restarts: 1 });
+  const slow: Attack = { ...slowPgd, run: (mm, xx, yy, o) => { const t = Date.now(); while (Date.now() - t < 1200) { /* busy */ } return slowPgd.run(mm, xx, yy, o); } };
+  const attacks = [fgsm({ eps: 0.1 }), slow, pgd({ eps: 0.3, steps: 5 })];
+  const sync = evaluateRobustness(m, { x, y }, attacks, { batchSize: 16, seed: 5, quiet: true });
+  let turns = 0;
+  const timer = setInterval(() => { turns++; }, 20);
+  m.mode = 'train';
+  const before = tf.memory().numTensors;
+  const asyncR = await evaluateRobustnessAsync(m, { x, y }, attacks, { batchSize: 16, seed: 5, quiet: true });
+  clearInterval(timer);
+  assert.equal(m.mode, 'train');
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(turns >= 2, `the event loop turned ${turns} times`);
+  assert.equal(asyncR.clean, sync.clean);
+  assert.deepEqual(asyncR.attacks.map((a) => [a.attack, a.eps, a.acc, Array.from(a.correct)]), sync.attacks.map((a) => [a.attack, a.eps, a.acc, Array.from(a.correct)]));
   tf.dispose([x, y]);
   m.dispose();
 });
