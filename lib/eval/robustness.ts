@@ -5,6 +5,7 @@ import { withMode } from '../models/sequential';
 import { deriveSeed, makeRng } from '../data/rng';
 import { gridToPixels } from '../tf/warp';
 import { progress } from '../report/progress';
+import { eventLoopTurner } from '../util/event-loop';
 
 export interface AttackResult {
   attack: string;
@@ -89,11 +90,11 @@ export function evaluateRobustness(model: Model, data: EvalData, attacks: Attack
  */
 export async function evaluateRobustnessAsync(model: Model, data: EvalData, attacks: Attack[], opts: EvaluateOptions = {}): Promise<RobustnessReport> {
   const steps = robustnessSteps(model, data, attacks, opts);
-  let last = Date.now();
+  const turnEventLoop = eventLoopTurner();
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
-    if (Date.now() - last > 1000) { await new Promise((res) => setImmediate(res)); last = Date.now(); }
+    await turnEventLoop();
   }
 }
 

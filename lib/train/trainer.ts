@@ -13,6 +13,7 @@ import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type Checkpoint
 import { createOptimizer, learningRate, type OptimizerConfig, type ScheduleConfig } from './optimizers';
 import { accuracy } from './accuracy';
 import { augmentBatch, type AugmentConfig } from './augment';
+import { eventLoopTurner } from '../util/event-loop';
 
 /** Bump when a change to the trainer changes the numbers it produces: old checkpoints are then not reused. */
 export const TRAINER_VERSION = 1;
@@ -187,7 +188,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
   const bar = opts.quiet ? undefined : progress(stepsPerEpoch * (cfg.epochs - startEpoch), `train ${model.name}`);
   const t0 = Date.now();
   try {
-    let lastYield = Date.now();
+    const turnEventLoop = eventLoopTurner();
     for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
       const te = Date.now();
       const sums: Record<string, number> = Object.fromEntries(opts.terms.map((t) => [t.name, 0]));
@@ -226,7 +227,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
         steps++;
         bar?.tick(1, `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`);
         // A notebook's progress redraws leave the kernel only when the event loop turns (zeromq under tslab): let it, ~1/s.
-        if (Date.now() - lastYield > 1000) { await new Promise((r) => setImmediate(r)); lastYield = Date.now(); }
+        await turnEventLoop();
       }
       const rec: EpochRecord = {
         epoch: epoch + 1, loss: lossSum / steps, terms: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),

@@ -99,7 +99,7 @@ export class KernelSession {
     this.proc.on('exit', (code, signal) => {
       this.exited = signal ? `signal ${signal}` : `exit code ${code}`;
       live.delete(this);
-      for (const w of this.iopubWaiters.splice(0)) w();
+      this.wakeIopubWaiters();
     });
     this.shell = new zmq.Dealer();
     this.control = new zmq.Dealer();
@@ -183,17 +183,19 @@ export class KernelSession {
       while (!this.closed) {
         const frames = (await this.iopub.receive()) as Buffer[];
         this.iopubQueue.push(this.parse(frames));
-        for (const w of this.iopubWaiters.splice(0)) w();
+        this.wakeIopubWaiters();
       }
     } catch { /* socket closed */ }
   }
 
-  /** The next iopub message, or null once `until` has resolved with none queued. */
-  private async nextIopub(until?: Promise<unknown>): Promise<Record<string, unknown> | null> {
-    let over = false;
-    void until?.then(() => { over = true; for (const w of this.iopubWaiters.splice(0)) w(); });
+  private wakeIopubWaiters(): void {
+    for (const w of this.iopubWaiters.splice(0)) w();
+  }
+
+  /** The next iopub message, or null once `stop()` is true with none queued (call wakeIopubWaiters when it turns true). */
+  private async nextIopub(stop: () => boolean = () => false): Promise<Record<string, unknown> | null> {
     while (this.iopubQueue.length === 0) {
-      if (over) return null;
+      if (stop()) return null;
       if (this.exited) {
         const tail = this.processLog.trim().split('\n').slice(-15).join('\n');
         throw new Error(`the tslab kernel died (${this.exited}) while running the cell${tail ? `; its last output:\n${tail}` : ''}`);
@@ -212,13 +214,17 @@ export class KernelSession {
     let pendingClear = false;
     let idle = false;
     const replyP = this.receiveReply(msgId);
-    // The execute_reply (shell) is never dropped, iopub messages can be (zeromq's high-water mark): once the reply is in,
+    // The execute_reply (shell) always arrives, iopub messages can be lost (zeromq.js "Socket is busy writing"): once the reply is in,
     // give iopub a grace period to deliver the cell's last outputs and its idle status, then go on without them.
+    let graceOver = false;
+    let finished = false;
     let graceTimer: NodeJS.Timeout | undefined;
-    const grace = replyP.then(() => new Promise<void>((r) => { graceTimer = setTimeout(r, IOPUB_GRACE_MS); }));
+    void replyP.then(() => {
+      if (!finished) graceTimer = setTimeout(() => { graceOver = true; this.wakeIopubWaiters(); }, IOPUB_GRACE_MS);
+    });
     let warning: string | undefined;
     while (!idle) {
-      const next = await this.nextIopub(grace);
+      const next = await this.nextIopub(() => graceOver);
       if (next === null) {
         warning = `the kernel's idle status never arrived (${IOPUB_GRACE_MS / 1000} s after its execute_reply): iopub messages were dropped (zeromq.js refuses sends past ~500 in one synchronous stretch: "Socket is busy writing"), so this cell's outputs and error message may be missing`;
         break;
@@ -271,6 +277,7 @@ export class KernelSession {
           break;
       }
     }
+    finished = true;
     clearTimeout(graceTimer);
     const reply = (await replyP) as { content: { status: string; execution_count?: number; ename?: string; evalue?: string } };
     const status = reply.content.status === 'ok' ? 'ok' : 'error';
