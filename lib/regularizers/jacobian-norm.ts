@@ -5,10 +5,15 @@
 // Our choices: the n projections of an example are an orthonormal frame (Gram-Schmidt of seeded Gaussians), so the estimate
 // (C/n) sum_k ||v_k^T J||^2 is unbiased for any n and EXACT when n = C; value = mean over the batch of that estimate (Hoffman's
 // objective adds lambda_JR/2 times it: weight = lambda_JR / 2). The n projections run as one pass over the batch tiled n times.
+// Train-mode batch norm (batch-coupling.ts): the examples interact, so each projection is one forward pass and one
+// vector-Jacobian product on the un-tiled batch (as Hoffman's PyTorch code does), and the frame is shared by the batch: the
+// n = C value is then frame-independent (sum_k u_k u_k^T = I; with a frame per example the cross-example terms
+// u_k(e)^T u_k(e') would not cancel), and equals Hoffman's exact mode (one-hot projections), which the n < C mean matches.
 import * as tf from '@tensorflow/tfjs';
 import type { LossContext, Model } from '../types';
 import { deriveSeed } from '../data/rng';
 import type { Regularizer } from './regularizer';
+import { examplesInteract } from './batch-coupling';
 import { untaped } from './detached';
 import { checkKeys, checkNumber, checkWeight } from './validate';
 
@@ -34,10 +39,34 @@ export function randomOrthonormalFrames(b: number, n: number, c: number, seed: n
   return tf.tensor3d(out, [b, n, c]);
 }
 
-/** Per-example estimate of ||J_b||_F^2 [B] with the given frames [B, n, C]; differentiable w.r.t. the weights. */
+/**
+ * The frames a Jacobian penalty uses on `model` now, [B, n, C]: one per example, or, when the examples interact (train-mode
+ * batch norm), one frame shared by the whole batch (see the header). Untaped constants.
+ */
+export function projectionFrames(model: Model, b: number, n: number, seed: number): tf.Tensor3D {
+  return untaped(() => {
+    if (!examplesInteract(model)) return randomOrthonormalFrames(b, n, model.numClasses, seed);
+    return tf.tidy(() => tf.tile(randomOrthonormalFrames(1, n, model.numClasses, seed), [b, 1, 1]) as tf.Tensor3D);
+  });
+}
+
+/**
+ * Per-example estimate of ||J_b||_F^2 [B] with the given frames [B, n, C]: (C/n) sum_k ||v_k^T J||^2 restricted to example b;
+ * differentiable w.r.t. the weights. One pass over the batch tiled n times when examples are independent, else (train-mode
+ * batch norm) one forward pass and one vector-Jacobian product per projection on the un-tiled batch.
+ */
 export function projectedJacobianNormSq(model: Model, x: tf.Tensor4D, frames: tf.Tensor3D): tf.Tensor1D {
   return tf.tidy(() => {
     const [b, n, c] = frames.shape;
+    if (examplesInteract(model)) {
+      const parts: tf.Tensor1D[] = [];
+      for (let k = 0; k < n; k++) {
+        const v = tf.reshape(tf.slice(frames, [0, k, 0], [b, 1, c]), [b, c]);
+        const vjp = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(model.logits(xx as tf.Tensor4D), v)))(x);
+        parts.push(tf.sum(tf.square(tf.reshape(vjp, [b, -1])), 1) as tf.Tensor1D);
+      }
+      return tf.mul(tf.addN(parts), c / n) as tf.Tensor1D;
+    }
     // Row k*b + e of the tiled batch is example e with projection k.
     const xs = tf.tile(x, [n, 1, 1, 1]) as tf.Tensor4D;
     const v = tf.reshape(tf.transpose(frames, [1, 0, 2]), [n * b, c]);
@@ -72,7 +101,7 @@ export function jacobianNorm(config: JacobianNormConfig = {}): Regularizer<Requi
         throw new Error(`${where}: projections must be <= the model's number of classes (${model.numClasses}), got ${projections}`);
       }
       return tf.tidy(() => {
-        const frames = untaped(() => randomOrthonormalFrames(x.shape[0], projections, model.numClasses, deriveSeed(ctx.seed, SALT, seed)));
+        const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed));
         return tf.mean(projectedJacobianNormSq(model, x, frames)) as tf.Scalar;
       });
     },

@@ -5,10 +5,13 @@
 // nuisance and depressed more. The exact formula is unavailable to us: this is OUR RECONSTRUCTION (notes/papers.md):
 //   R = mean_b sum_c w_bc ( ||relu(J_bc)||^2 + negWeight ||relu(-J_bc)||^2 ),  J_bc = d f_c(x_b) / dx_b (logit gradients),
 //   w_bc = trueWeight if c = y_b else falseWeight (trueWeight < falseWeight is the paper's bias; not enforced, to allow ablations).
-// Cost: one vector-Jacobian product per class, run as one pass over the batch tiled C times.
+// Cost: one vector-Jacobian product per class, run as one pass over the batch tiled C times; in train mode with batch norm
+// (examples interact, batch-coupling.ts) one forward pass and one product per class on the un-tiled batch instead, so the class
+// gradient is d(sum_e f_c(x_e))/dx, what autograd gives on the batch, not a mixture over the tiled copies.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../types';
 import type { Regularizer } from './regularizer';
+import { examplesInteract } from './batch-coupling';
 import { checkKeys, checkWeight } from './validate';
 
 export interface SagrConfig {
@@ -25,6 +28,14 @@ export interface SagrConfig {
 export function classGradients(model: Model, x: tf.Tensor4D): tf.Tensor3D {
   return tf.tidy(() => {
     const b = x.shape[0], c = model.numClasses;
+    if (examplesInteract(model)) {
+      const rows: tf.Tensor[] = [];
+      for (let k = 0; k < c; k++) {
+        const sel = tf.oneHot(tf.fill([b], k, 'int32') as tf.Tensor1D, c);
+        rows.push(tf.reshape(tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(model.logits(xx as tf.Tensor4D), sel)))(x), [b, -1]));
+      }
+      return tf.stack(rows) as tf.Tensor3D;
+    }
     const xs = tf.tile(x, [c, 1, 1, 1]) as tf.Tensor4D;
     // Row k*b + e selects class k for example e.
     const sel = tf.reshape(tf.tile(tf.expandDims(tf.eye(c), 1), [1, b, 1]), [c * b, c]);

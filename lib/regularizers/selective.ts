@@ -11,9 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossContext, Model } from '../types';
 import { deriveSeed } from '../data/rng';
 import type { Regularizer } from './regularizer';
-import { untaped } from './detached';
 import { lossInputGradient } from './input-gradient';
-import { projectedJacobianNormSq, randomOrthonormalFrames } from './jacobian-norm';
+import { projectedJacobianNormSq, projectionFrames } from './jacobian-norm';
 import { perturbationSaliencyMask, SALIENCY_MASK_KINDS, type SaliencyMaskKind } from './saliency-mask';
 import { checkKeys, checkNumber, checkOneOf, checkWeight } from './validate';
 
@@ -99,7 +98,7 @@ export function jsigr(config: JsigrConfig = {}): Regularizer<ResolvedSigr & Requ
         // Parts with zero weight are skipped: no cost, and exactly zero.
         let total: tf.Scalar = tf.scalar(0);
         if (jacobianWeight > 0) {
-          const frames = untaped(() => randomOrthonormalFrames(x.shape[0], projections, model.numClasses, deriveSeed(ctx.seed, SALT, seed)));
+          const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed));
           total = tf.add(total, tf.mul(jacobianWeight, tf.mean(projectedJacobianNormSq(model, x, frames))));
         }
         if (sigrWeight > 0) total = tf.add(total, tf.mul(sigrWeight, selectiveGradientPenalty(model, x, y, opts)));
