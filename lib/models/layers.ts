@@ -41,9 +41,11 @@ export function conv(k: number, cin: number, cout: number, stride: number, seed:
   };
 }
 
-export type Activation = 'relu' | 'sigmoid' | 'tanh' | 'softplus';
+export const ACTIVATIONS = ['relu', 'sigmoid', 'tanh', 'softplus'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 export function activation(kind: Activation): Layer {
+  if (!ACTIVATIONS.includes(kind)) throw new Error(`unknown activation "${String(kind)}": use one of ${ACTIVATIONS.join(', ')}`);
   const f = { relu: tf.relu, sigmoid, tanh, softplus: tf.softplus }[kind];
   return { variables: [], state: [], apply: (x) => f(x) };
 }

@@ -2,6 +2,9 @@
 import type { Layer } from './layers';
 import { activation, batchNorm, conv, dense, flatten, globalMeanPool, maxout, meanPool, seeder, type Activation } from './layers';
 import { SequentialModel } from './sequential';
+import { ARCHS, validateModelSpec } from './spec';
+
+export { ARCHS, validateModelSpec };
 
 export type ModelSpec =
   | { arch: 'mlp'; hidden: number[]; activation: Activation }
@@ -11,8 +14,6 @@ export type ModelSpec =
   | { arch: 'lenet' }
   | { arch: 'vgg11' | 'vgg13'; widthScale?: number }
   | { arch: 'preact-resnet18'; width?: number };
-
-export const ARCHS = ['mlp', 'maxout-mlp', 'conv-maxout', 'small-cnn', 'lenet', 'vgg11', 'vgg13', 'preact-resnet18'] as const;
 
 export interface ModelOptions {
   inputShape: readonly [number, number, number];
@@ -39,10 +40,6 @@ function describe(spec: ModelSpec): string {
   }
 }
 
-function positive(name: string, v: number): void {
-  if (!(Number.isInteger(v) && v > 0)) throw new Error(`model spec: ${name} must be a positive integer, got ${v}`);
-}
-
 /** A pre-activation residual block (He et al. 2016): BN-ReLU-conv-BN-ReLU-conv + shortcut (1x1 strided conv when shapes change). */
 function preactBlock(cin: number, cout: number, stride: number, next: () => number): Layer {
   const bn1 = batchNorm(cin), c1 = conv(3, cin, cout, stride, next(), false), bn2 = batchNorm(cout), c2 = conv(3, cout, cout, 1, next(), false);
@@ -61,8 +58,9 @@ function preactBlock(cin: number, cout: number, stride: number, next: () => numb
   };
 }
 
-/** Creates a model from its spec; unknown architectures list the known ones. */
+/** Creates a model from its spec; a bad spec or an input the architecture cannot take is an error before any tensor is made. */
 export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialModel {
+  validateModelSpec(spec, opts);
   const next = seeder(opts.seed);
   const [h, w, c] = opts.inputShape;
   const k = opts.numClasses;
@@ -72,22 +70,21 @@ export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialMode
     case 'mlp': {
       let prev = d;
       layers.push(flatten());
-      for (const u of spec.hidden) { positive('hidden', u); layers.push(dense(prev, u, next()), activation(spec.activation)); prev = u; }
+      for (const u of spec.hidden) { layers.push(dense(prev, u, next()), activation(spec.activation)); prev = u; }
       layers.push(dense(prev, k, next()));
       break;
     }
     case 'maxout-mlp': {
-      positive('pieces', spec.pieces);
       let prev = d;
       layers.push(flatten());
-      for (const u of spec.hidden) { positive('hidden', u); layers.push(dense(prev, u * spec.pieces, next()), maxout(spec.pieces)); prev = u; }
+      for (const u of spec.hidden) { layers.push(dense(prev, u * spec.pieces, next()), maxout(spec.pieces)); prev = u; }
       layers.push(dense(prev, k, next()));
       break;
     }
     case 'conv-maxout': {
       // Lyu et al.'s conv maxout net, with strided convolutions in place of max pooling (second-order safe).
       let prev = c;
-      for (const ch of spec.channels) { positive('channels', ch); layers.push(conv(5, prev, ch * spec.pieces, 2, next()), maxout(spec.pieces)); prev = ch; }
+      for (const ch of spec.channels) { layers.push(conv(5, prev, ch * spec.pieces, 2, next()), maxout(spec.pieces)); prev = ch; }
       const side = spec.channels.reduce((s) => Math.ceil(s / 2), h) * spec.channels.reduce((s) => Math.ceil(s / 2), w);
       layers.push(flatten(), dense(side * prev, spec.hidden * spec.pieces, next()), maxout(spec.pieces), dense(spec.hidden, k, next()));
       break;
@@ -111,14 +108,14 @@ export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialMode
       // gradient in tfjs). widthScale < 1 shrinks the channels for tests and small profiles.
       const scale = spec.widthScale ?? 1;
       let prev = c;
-      let side = h;
+      let sh = h, sw = w;
       for (const v of VGG[spec.arch]) {
-        if (v === 'P') { layers.push(meanPool(2)); side /= 2; continue; }
+        if (v === 'P') { layers.push(meanPool(2)); sh /= 2; sw /= 2; continue; }
         const ch = Math.max(1, Math.round(v * scale));
         layers.push(conv(3, prev, ch, 1, next(), false), batchNorm(ch), activation('relu'));
         prev = ch;
       }
-      layers.push(flatten(), dense(side * side * prev, k, next()));
+      layers.push(flatten(), dense(sh * sw * prev, k, next()));
       break;
     }
     case 'preact-resnet18': {
@@ -134,7 +131,7 @@ export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialMode
       break;
     }
     default:
-      throw new Error(`unknown architecture "${(spec as { arch: string }).arch}": use one of ${ARCHS.join(', ')}`);
+      throw new Error(`unknown architecture "${(spec as { arch: string }).arch}": use one of ${ARCHS.join(', ')}`); // validated above
   }
   return new SequentialModel(describe(spec), opts.inputShape, k, layers, opts.norm);
 }

@@ -120,6 +120,51 @@ test('preact-resnet18 and vgg13 on 32x32 CIFAR-shaped inputs: logits, and a doub
 test('model spec errors name the field', async () => {
   await useBackend('cpu');
   const opts = { inputShape: [28, 28, 1] as const, numClasses: 10, seed: 1 };
-  assert.throws(() => createModel({ arch: 'mlp', hidden: [0], activation: 'relu' }, opts), /hidden must be a positive integer, got 0/);
+  assert.throws(() => createModel({ arch: 'mlp', hidden: [0], activation: 'relu' }, opts), /hidden\[0\] must be a positive integer, got 0/);
   assert.throws(() => createModel({ arch: 'maxout-mlp', hidden: [4], pieces: 1.5 }, opts), /pieces must be a positive integer, got 1.5/);
+});
+
+test('invalid model specs and options: a clear error naming the field, before any tensor is made', async () => {
+  await useBackend('cpu');
+  const mnist = { inputShape: [28, 28, 1] as const, numClasses: 10, seed: 1 };
+  const cases: [unknown, typeof mnist | Record<string, unknown>, RegExp][] = [
+    [{ arch: 'small-cnn', width: 0 }, mnist, /model spec \(small-cnn\): width must be a positive integer, got 0/],
+    [{ arch: 'small-cnn', width: 2.5 }, mnist, /width must be a positive integer, got 2.5/],
+    [{ arch: 'small-cnn', hidden: -3 }, mnist, /hidden must be a positive integer, got -3/],
+    [{ arch: 'preact-resnet18', width: 2.5 }, mnist, /model spec \(preact-resnet18\): width must be a positive integer, got 2.5/],
+    [{ arch: 'vgg11', widthScale: 0 }, { ...mnist, inputShape: [32, 32, 3] }, /widthScale must be a positive number .*got 0/],
+    [{ arch: 'vgg13', widthScale: NaN }, { ...mnist, inputShape: [32, 32, 3] }, /widthScale must be a positive number .*got NaN/],
+    // vgg pools five times: 28 -> 14 -> 7 -> 3.5.
+    [{ arch: 'vgg11' }, mnist, /model spec \(vgg11\): input 28x28 does not fit: vgg11 halves height and width 5 times .*divisible by 32.*small-cnn/s],
+    [{ arch: 'lenet' }, { ...mnist, inputShape: [30, 30, 1] }, /lenet\): input 30x30 does not fit.*divisible by 4/s],
+    [{ arch: 'alexnet' }, mnist, /unknown architecture "alexnet": use one of mlp, /],
+    [{ widthScale: 1 }, mnist, /unknown architecture undefined: use one of/],
+    ['vgg11', mnist, /model spec must be an object like \{ arch: "small-cnn" \}, got "vgg11"/],
+    [{ arch: 'mlp', hidden: [8], activation: 'gelu' }, mnist, /model spec \(mlp\): unknown activation "gelu": use one of relu, sigmoid, tanh, softplus/],
+    [{ arch: 'mlp', hidden: [8] }, mnist, /model spec \(mlp\): activation is required/],
+    [{ arch: 'mlp', hidden: [8, -1], activation: 'relu' }, mnist, /hidden\[1\] must be a positive integer, got -1/],
+    [{ arch: 'mlp', hidden: 8, activation: 'relu' }, mnist, /hidden must be an array of positive integers, got 8/],
+    [{ arch: 'conv-maxout', channels: [], hidden: 4, pieces: 2 }, mnist, /channels must be a non-empty array of positive integers/],
+    [{ arch: 'vgg11', width: 2 }, { ...mnist, inputShape: [32, 32, 3] }, /model spec \(vgg11\): unknown field "width"; vgg11 takes widthScale/],
+    [{ arch: 'small-cnn' }, { ...mnist, inputShape: [28, 28] }, /inputShape must be \[height, width, channels\] of positive integers, got \[28, 28\]/],
+    [{ arch: 'small-cnn' }, { ...mnist, inputShape: [28, 0, 1] }, /inputShape must be/],
+    [{ arch: 'small-cnn' }, { ...mnist, numClasses: 0 }, /numClasses must be an integer >= 2, got 0/],
+    [{ arch: 'small-cnn' }, { ...mnist, seed: 1.5 }, /seed must be an integer, got 1.5/],
+    [{ arch: 'small-cnn' }, { ...mnist, norm: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] } }, /norm.mean must be 1 finite numbers/],
+    [{ arch: 'small-cnn' }, { ...mnist, norm: { mean: [0.5], std: [0] } }, /norm.std must be 1 positive numbers/],
+  ];
+  for (const [spec, opts, re] of cases) {
+    const before = tf.memory().numTensors;
+    assert.throws(() => createModel(spec as ModelSpec, opts as typeof mnist), re, JSON.stringify(spec));
+    assert.equal(tf.memory().numTensors, before, `${JSON.stringify(spec)}: tensors made before the error`);
+  }
+  // What fits still builds: vgg on 32x32 (and on non-square 32x64 inputs), any size for the strided-conv families.
+  for (const [spec, shape] of [[{ arch: 'vgg11', widthScale: 1 / 64 }, [32, 64, 1]], [{ arch: 'small-cnn', width: 2, hidden: 4 }, [9, 7, 1]],
+    [{ arch: 'preact-resnet18', width: 1 }, [5, 5, 1]], [{ arch: 'lenet' }, [28, 28, 1]]] as [ModelSpec, [number, number, number]][]) {
+    const m = createModel(spec, { inputShape: shape, numClasses: 3, seed: 1 });
+    const out = m.logits(tf.zeros([2, ...shape]) as tf.Tensor4D);
+    assert.deepEqual(out.shape, [2, 3], spec.arch);
+    tf.dispose([out]);
+    m.dispose();
+  }
 });
