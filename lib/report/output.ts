@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { renderFigure } from './browser';
 import type { Figure } from './figure';
 import { figurePage } from './html';
-import { toCsv, toLatex, toMarkdown, type FormatOptions, type TableInput } from './tables';
+import { checkTableNotEmpty, toCsv, toLatex, toMarkdown, type FormatOptions, type TableInput } from './tables';
 
 /** The repository root: GRADREG_REPO, else the folder above lib/ holding package.json (symlinks resolved, so notebooks/lib works). */
 export function repoRoot(): string {
@@ -94,16 +94,20 @@ export interface SaveTableOptions extends FormatOptions {
   label?: string;
 }
 
-/** Writes figures/<notebook>/<name>.csv (full precision) and .md (fixed decimals), plus .tex when asked; returns the paths. */
+/**
+ * Writes figures/<notebook>/<name>.csv (full precision) and .md (fixed decimals, or the resolution opts.n supports), plus
+ * .tex when asked; returns the paths. An empty table is refused before anything is written, and every file is rendered
+ * before the first write, so a good earlier result is never replaced by an empty or half-written one.
+ */
 export function saveTable(table: TableInput, notebook: string, name: string, opts: SaveTableOptions = {}): { csv: string; md: string; tex?: string } {
   checkFileName('saveTable', 'name', name);
   const dir = figuresDir(notebook);
-  const csv = path.join(dir, `${name}.csv`);
-  const md = path.join(dir, `${name}.md`);
-  atomicWrite(csv, toCsv(table));
-  atomicWrite(md, (opts.caption ? `${opts.caption}\n\n` : '') + toMarkdown(table, opts));
-  if (!opts.latex) return { csv, md };
-  const tex = path.join(dir, `${name}.tex`);
-  atomicWrite(tex, toLatex(table, opts));
-  return { csv, md, tex };
+  checkTableNotEmpty(table, `saveTable: table '${name}' of notebook ${path.basename(dir)}`);
+  const files: [string, string][] = [
+    [path.join(dir, `${name}.csv`), toCsv(table)],
+    [path.join(dir, `${name}.md`), (opts.caption ? `${opts.caption}\n\n` : '') + toMarkdown(table, opts)],
+  ];
+  if (opts.latex) files.push([path.join(dir, `${name}.tex`), toLatex(table, opts)]);
+  for (const [file, text] of files) atomicWrite(file, text);
+  return { csv: files[0][0], md: files[1][0], ...(opts.latex ? { tex: files[2][0] } : {}) };
 }

@@ -3,14 +3,19 @@ import type { Figure } from './figure';
 import { show } from './display';
 import { saveFigure, saveTable, type SaveFigureOptions, type SaveTableOptions } from './output';
 import { showTable } from './display';
-import type { TableInput } from './tables';
+import { checkTableNotEmpty, type TableInput } from './tables';
 
 export async function publish(fig: Figure, notebook: string, name: string, opts: SaveFigureOptions = {}): Promise<void> {
   show(fig);
   await saveFigure(fig, notebook, name, opts);
 }
 
-export function publishTable(table: TableInput, notebook: string, name: string, opts: SaveTableOptions = {}): void {
+/**
+ * Shows a table and writes figures/<notebook>/<name>.{csv,md} (+ .tex with latex: true); returns the paths. An empty table
+ * is refused with an error before anything is shown or written: the files of an earlier good run stay as they are.
+ */
+export function publishTable(table: TableInput, notebook: string, name: string, opts: SaveTableOptions = {}): { csv: string; md: string; tex?: string } {
+  checkTableNotEmpty(table, `publishTable: table '${name}' of notebook ${notebook}`);
   showTable(table, opts);
-  saveTable(table, notebook, name, opts);
+  return saveTable(table, notebook, name, opts);
 }

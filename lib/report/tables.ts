@@ -1,5 +1,7 @@
-// Result tables: rows or danfojs DataFrames -> DataFrame, CSV (full precision), Markdown/LaTeX/HTML (fixed decimals).
+// Result tables: rows or danfojs DataFrames -> DataFrame, CSV (full precision), Markdown/LaTeX/HTML (fixed decimals, or
+// the resolution the sample size supports). The writers refuse an empty table: an empty file must never replace a result.
 import type { DataFrame } from 'danfojs-node';
+import { cleanNumber, pctDecimals, toFixedClean } from '../stats/format';
 
 export type TableCell = number | string | null | undefined;
 export type TableRow = Record<string, TableCell>;
@@ -13,6 +15,13 @@ export interface TableData {
 export interface FormatOptions {
   /** Decimals for non-integer numbers: one value, or per column (default 3, right for accuracies as fractions). */
   decimals?: number | Record<string, number>;
+  /**
+   * The number of test examples behind accuracy columns, so they print no more digits than n supports (pctDecimals(n):
+   * n = 300 -> 1 decimal of a percent). A number applies to every column whose name contains '%'; a record gives n per
+   * column. A column named with '%' holds percentages, any other a fraction (two more decimals). `decimals` for a column
+   * wins. Whole numbers in such a column print with the same decimals ('0.0', not '0').
+   */
+  n?: number | Record<string, number>;
 }
 
 type Danfo = typeof import('danfojs-node');
@@ -59,45 +68,77 @@ export function toDataFrame(input: TableInput): DataFrame {
   return new dfd.DataFrame(rows.map((r) => r.map((v) => (v === undefined ? null : v))), { columns });
 }
 
-function decimalsFor(opts: FormatOptions, column: string): number {
-  const d = opts.decimals;
-  if (d === undefined) return 3;
-  if (typeof d === 'number') return d;
-  return d[column] ?? 3;
+/** The sample size behind a column, when the caller gave one (see FormatOptions.n). */
+function nFor(opts: FormatOptions, column: string): number | undefined {
+  const n = opts.n;
+  if (n === undefined) return undefined;
+  const v = typeof n === 'number' ? (column.includes('%') ? n : undefined) : n[column];
+  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
+    throw new Error(`table: n for column '${column}' must be the number of examples (a positive integer), got ${String(v)}`);
+  }
+  return v;
 }
 
-/** Integer columns (epochs, counts) print as integers; other numbers with fixed decimals. */
+/** Explicit decimals for a column, else the resolution its n supports, else 3. */
+function decimalsFor(opts: FormatOptions, column: string): { decimals: number; fromN: boolean } {
+  const d = opts.decimals;
+  const explicit = typeof d === 'number' ? d : d?.[column];
+  if (explicit !== undefined) return { decimals: explicit, fromN: false };
+  const n = nFor(opts, column);
+  if (n !== undefined) return { decimals: pctDecimals(n) + (column.includes('%') ? 0 : 2), fromN: true };
+  return { decimals: 3, fromN: false };
+}
+
+/** Integer columns (epochs, counts) print as integers, unless n makes them accuracies; other numbers with fixed decimals. */
 function formatColumns(t: TableData, opts: FormatOptions): string[][] {
-  const intCol = t.columns.map((_, j) => t.rows.every((r) => typeof r[j] !== 'number' || Number.isInteger(r[j])));
+  const fmt = t.columns.map((c) => decimalsFor(opts, c));
+  const intCol = t.columns.map((_, j) => !fmt[j].fromN && t.rows.every((r) => typeof r[j] !== 'number' || Number.isInteger(r[j])));
   return t.rows.map((r) => r.map((v, j) => {
     if (v === null || v === undefined) return '';
     if (typeof v === 'string') return v;
     if (Number.isNaN(v)) return 'NaN';
     if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
-    return intCol[j] ? String(v) : v.toFixed(decimalsFor(opts, t.columns[j]));
+    return intCol[j] ? String(v) : toFixedClean(v, fmt[j].decimals);
   }));
 }
 
-/** Fraction -> percent string: formatPct(0.8734) = '87.3%'. */
+/** Fraction -> percent string: formatPct(0.8734) = '87.3%'. For an accuracy on n examples use formatAcc(acc, n). */
 export function formatPct(x: number, decimals = 1): string {
   if (typeof x !== 'number' || !Number.isFinite(x)) return String(x);
-  return `${(x * 100).toFixed(decimals)}%`;
+  return `${toFixedClean(x * 100, decimals)}%`;
 }
 
-/** Formats a number with fixed decimals, integers unchanged. */
+/** Formats a number with fixed decimals (no float noise, no '-0.000'), integers unchanged. */
 export function formatNumber(x: number, decimals = 3): string {
-  return Number.isInteger(x) ? String(x) : x.toFixed(decimals);
+  if (typeof x !== 'number' || !Number.isFinite(x)) return String(x);
+  return Number.isInteger(x) ? String(x) : toFixedClean(x, decimals);
+}
+
+/**
+ * Refuses a table that would write an invalid file: no columns (LaTeX `\begin{tabular}{}`) or no rows. `what` names the
+ * table in the message, e.g. "publishTable: table 'results' of notebook 01-gp".
+ */
+export function checkTableNotEmpty(input: TableInput, what = 'table'): TableData {
+  const t = tableData(input);
+  const fix = 'nothing was written and any existing file is unchanged; check how the rows were built (an empty filter? no run finished?)';
+  if (t.columns.length === 0) throw new Error(`${what} has no columns; ${fix}`);
+  if (t.rows.length === 0) throw new Error(`${what} has no rows (columns: ${t.columns.join(', ')}); ${fix}`);
+  if (t.rows.every((r) => r.every((v) => v === null || v === undefined || v === ''))) throw new Error(`${what} has only empty cells; ${fix}`);
+  return t;
 }
 
 function csvCell(v: TableCell): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? String(v) : v;
+  const s = typeof v === 'number' ? String(cleanNumber(v)) : v;
   return /[",\n\r]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** RFC 4180 CSV with numbers at full precision (String(x) round-trips exactly). */
+/**
+ * RFC 4180 CSV with numbers at full precision: 15 significant digits, which round-trip any decimal of up to 15 digits
+ * exactly and drop float noise (9.999999999999998 -> 10).
+ */
 export function toCsv(input: TableInput): string {
-  const t = tableData(input);
+  const t = checkTableNotEmpty(input, 'toCsv: the table');
   return [t.columns.map(csvCell).join(','), ...t.rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
 }
 
@@ -141,7 +182,7 @@ function mdEscape(s: string): string {
 
 /** GitHub-flavoured Markdown table; numeric columns right-aligned. */
 export function toMarkdown(input: TableInput, opts: FormatOptions = {}): string {
-  const t = tableData(input);
+  const t = checkTableNotEmpty(input, 'toMarkdown: the table');
   const cells = formatColumns(t, opts);
   const numeric = t.columns.map((_, j) => t.rows.some((r) => typeof r[j] === 'number') && t.rows.every((r) => typeof r[j] !== 'string'));
   const head = `| ${t.columns.map(mdEscape).join(' | ')} |`;
@@ -165,7 +206,7 @@ function latexEscape(s: string): string {
 
 /** A booktabs LaTeX table (needs \usepackage{booktabs}); numbers right-aligned with fixed decimals. */
 export function toLatex(input: TableInput, opts: FormatOptions & { caption?: string; label?: string } = {}): string {
-  const t = tableData(input);
+  const t = checkTableNotEmpty(input, 'toLatex: the table');
   const cells = formatColumns(t, opts);
   const align = t.columns.map((_, j) => (t.rows.every((r) => typeof r[j] !== 'string') ? 'r' : 'l')).join('');
   const out = ['\\begin{table}[t]', '\\centering'];
@@ -183,7 +224,7 @@ function htmlEscape(s: string): string {
 
 /** A plain HTML table for notebook display. */
 export function toHtmlTable(input: TableInput, opts: FormatOptions & { caption?: string } = {}): string {
-  const t = tableData(input);
+  const t = checkTableNotEmpty(input, 'toHtmlTable: the table');
   const cells = formatColumns(t, opts);
   const numeric = t.columns.map((_, j) => t.rows.every((r) => typeof r[j] !== 'string'));
   const td = (s: string, j: number, tag: string) => `<${tag} style="text-align:${numeric[j] ? 'right' : 'left'}">${htmlEscape(s)}</${tag}>`;

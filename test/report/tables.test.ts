@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atomicWrite, figuresDir, repoRoot, saveTable } from '../../lib/report/output';
-import { formatPct, parseCsv, parseMarkdownTable, tableData, toCsv, toDataFrame, toLatex, toMarkdown, loadDanfo } from '../../lib/report/tables';
+import { publishTable } from '../../lib/report/publish';
+import { formatNumber, formatPct, parseCsv, parseMarkdownTable, tableData, toCsv, toDataFrame, toLatex, toMarkdown, loadDanfo } from '../../lib/report/tables';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-tables-'));
 delete process.env.GRADREG_NOTEBOOK; // these tests set their own figure folders
@@ -82,6 +83,46 @@ test('DataFrames and rows give the same table; formatPct formats fractions', () 
   assert.equal(formatPct(0.8734), '87.3%');
   assert.equal(formatPct(0.8734, 2), '87.34%');
   assert.equal(formatPct(1), '100.0%');
+  assert.equal(formatPct(0.09999999999999998), '10.0%');
+  assert.equal(formatPct(-1e-9), '0.0%', 'no -0.0%');
+  assert.equal(formatPct(0.2345), '23.5%', 'the decimal value rounds half up, not its binary expansion');
+  assert.equal(formatNumber(9.999999999999998, 2), '10.00');
+  assert.equal(formatNumber(-0.0001), '0.000');
+  assert.equal(formatNumber(12), '12');
+});
+
+test('CSV drops float noise but keeps every number of up to 15 significant digits exactly', () => {
+  const csv = toCsv([{ m: 'a', err: 9.999999999999998, x: 0.1 + 0.2, y: 0.123456789012345, big: 123456789012345 }]);
+  assert.equal(csv, 'm,err,x,y,big\na,10,0.3,0.123456789012345,123456789012345\n');
+});
+
+test('accuracy columns print at the resolution n supports (n = 300 -> one decimal of a percent)', () => {
+  const t = [
+    { method: 'Standard', 'clean error %': 9.999999999999998, 'robust acc % ε=0.4': 0, clean: 0.9, 's / epoch': 1.5386666666666666 },
+    { method: 'p=2 penalty', 'clean error %': 10.33333333333334, 'robust acc % ε=0.4': 0, clean: 0.89666666, 's / epoch': 4.328 },
+  ];
+  const md = toMarkdown(t, { n: 300 });
+  assert.match(md, /\| Standard \| 10\.0 \| 0\.0 \| 0\.900 \| 1\.539 \|/, 'percent columns 1 decimal (even all-zero ones); others unchanged');
+  assert.match(md, /\| p=2 penalty \| 10\.3 \| 0\.0 \|/);
+  const perColumn = toMarkdown(t, { n: { 'clean error %': 100, clean: 10000 }, decimals: { 's / epoch': 1 } });
+  assert.match(perColumn, /\| Standard \| 10 \| 0 \| 0\.9000 \| 1\.5 \|/, 'n per column: percent at n=100 -> 0 decimals, fraction at n=10000 -> 4');
+  assert.match(toLatex(t, { n: 300 }), /Standard & 10\.0 & 0\.0 & 0\.900/);
+  assert.throws(() => toMarkdown(t, { n: 0 }), /n for column 'clean error %' must be the number of examples/);
+});
+
+test('empty tables are refused by every writer, and a failed publish keeps the earlier good files', () => {
+  const good = [{ method: 'ce', 'robust acc %': 12.5 }];
+  const files = withFiguresDir(() => saveTable(good, 'nb-keep', 'results', { latex: true }));
+  const before = Object.fromEntries(Object.values(files).map((f) => [f, fs.readFileSync(f as string, 'utf8')]));
+  for (const empty of [[], [{}], [{ a: null, b: undefined }]] as unknown as Record<string, number>[][]) {
+    assert.throws(() => withFiguresDir(() => publishTable(empty, 'nb-keep', 'results', { latex: true })), /publishTable: table 'results' of notebook nb-keep has no (rows|columns)|only empty cells/);
+    assert.throws(() => withFiguresDir(() => saveTable(empty, 'nb-keep', 'results', { latex: true })), /saveTable: table 'results' of notebook nb-keep .*existing file is unchanged/);
+  }
+  for (const [f, text] of Object.entries(before)) assert.equal(fs.readFileSync(f, 'utf8'), text, `${path.basename(f)} survives`);
+  assert.deepEqual(fs.readdirSync(path.dirname(files.csv)).sort(), ['results.csv', 'results.md', 'results.tex'], 'no temp files');
+  assert.throws(() => toLatex([{}]), /toLatex: the table has no columns/);
+  assert.throws(() => toCsv([]), /toCsv: the table has no columns/);
+  assert.throws(() => toMarkdown([{ a: 1 }].slice(1)), /no columns/);
 });
 
 test('bad table input names the problem', () => {
