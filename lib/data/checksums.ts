@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { maybeGunzip } from './idx';
 import { REPO_ROOT } from './paths';
+import { readFileChecked } from '../util/writable';
 
 type Table = Record<string, Record<string, string>>;
 let table: Table | undefined;
@@ -67,15 +68,28 @@ export function verifyBuffer(buf: Uint8Array, expected: ExpectedChecksums, file:
  */
 export function verifyFile(file: string, expected: ExpectedChecksums & { gunzip?: boolean }): Uint8Array {
   if (!fs.existsSync(file)) throw new Error(`cannot verify ${file}: it does not exist`);
-  const raw: Uint8Array = fs.readFileSync(file);
+  const raw: Uint8Array = readFileChecked(file, 'the data file');
   const buf = expected.gunzip ? maybeGunzip(raw, file) : raw;
   verifyBuffer(buf, expected, file);
   return buf;
 }
 
-/** Moves a bad file aside (never deletes data, never uses it) and returns the new name. */
-export function moveAside(file: string): string {
+/**
+ * Moves a bad file aside (never deletes data, never uses it) and returns the new name. When it cannot be moved (a read-only
+ * data folder) the error is still a ChecksumError that says the file is bad: `diagnosis` (what the check found; default: a
+ * generic "failed its integrity check"), then why it stayed in place and what to do, never a bare EACCES from the rename.
+ */
+export function moveAside(file: string, diagnosis?: string): string {
   const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  fs.renameSync(file, aside);
+  try {
+    fs.renameSync(file, aside);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const dir = path.dirname(path.resolve(file));
+    const what = diagnosis ?? `${file} failed its integrity check (checksum or format): it is corrupt or not the expected file.`;
+    throw new ChecksumError(`${what.trimEnd()} It could not be moved aside (its folder ${dir} is not writable: ${code}), so it is still there ` +
+      `and will fail again: delete or replace it yourself (e.g. \`rm ${file}\`, then get the file again), or make the folder writable ` +
+      `(\`chmod u+w ${dir}\`) so the kit can move it aside.`, { cause: e });
+  }
   return aside;
 }

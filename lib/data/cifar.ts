@@ -118,7 +118,7 @@ export async function loadCifar10(opts: Cifar10Options = {}): Promise<InMemoryDa
   try {
     verifyBuffer(buf, { size, md5 }, file);
   } catch (e) {
-    throw new ChecksumError(`${(e as Error).message} The corrupt archive was moved aside to ${moveAside(file)}. To get it again, ${manual}.`);
+    throw new ChecksumError(`${(e as Error).message} The corrupt archive was moved aside to ${moveAside(file, (e as Error).message)}. To get it again, ${manual}.`);
   }
   const ds = cifarFromArchive(buf);
   cache.set(file, ds);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ChecksumError, verifyFile } from './checksums';
+import { assertNotDirectory, describeWriteError, ensureWritableDir } from '../util/writable';
 
 export interface DownloadOptions {
   sha256?: string;
@@ -17,6 +18,8 @@ export interface DownloadOptions {
   timeoutS?: number;
   /** Further check of the finished temporary file before it is renamed into place (throw to reject it). */
   verify?: (file: string) => void;
+  /** How to point the kit at another folder, for the error when dest's folder is not writable. Default: GRADREG_DATA. */
+  alternative?: string;
 }
 
 /** A terminal progress line on stderr (in place with \r); silent under GRADREG_QUIET=1 (unit tests). */
@@ -83,6 +86,7 @@ function get(url: string, timeoutS: number, redirects = 0): Promise<Response> {
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
   const expected = { sha256: opts.sha256, md5: opts.md5, size: opts.size };
+  assertNotDirectory(dest, `cannot download ${url}: the target`);
   if (fs.existsSync(dest)) {
     if (opts.sha256 || opts.md5) {
       try {
@@ -94,7 +98,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     }
     throw new Error(`${dest} already exists and is not overwritten: move it aside to download ${url} again`);
   }
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  // Before the network: a read-only folder is reported now, naming it, not as an EACCES on a temporary file after the download.
+  ensureWritableDir(path.dirname(dest), 'the download folder', opts.alternative ?? 'set GRADREG_DATA to a writable folder');
   const tmp = `${dest}.${process.pid}.part`;
   const sha = crypto.createHash('sha256');
   const md5 = crypto.createHash('md5');
@@ -117,7 +122,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     } catch (e) {
       req.destroy();
       const err = e as NodeJS.ErrnoException;
-      if (err.syscall === 'open' || err.syscall === 'write') throw new Error(`cannot write the download of ${url} to ${tmp}: ${err.message}`);
+      if (err.syscall === 'open' || err.syscall === 'write') throw describeWriteError(err, dest, `the download of ${url} to`);
       if (stalled()) throw new Error(`download of ${url} stalled: no data for ${opts.timeoutS ?? 60} s after ${received}${total ? ` of ${total}` : ''} bytes`);
       throw new Error(`download of ${url} was cut off after ${received}${total ? ` of ${total}` : ''} bytes (${err.code ?? err.message})`);
     }
@@ -139,7 +144,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       throw err;
     }
     if (fs.existsSync(dest)) throw new Error(`${dest} appeared during the download (another process?): not overwritten`);
-    fs.renameSync(tmp, dest);
+    try {
+      fs.renameSync(tmp, dest);
+    } catch (e) {
+      throw describeWriteError(e, dest, `the download of ${url} to`);
+    }
   } finally {
     fs.rmSync(tmp, { force: true });
   }

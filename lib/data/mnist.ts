@@ -32,7 +32,7 @@ function loadFile(set: 'mnist' | 'fashion-mnist', name: FileName, candidates: st
       return raw;
     } catch (e) {
       if (!(e instanceof ChecksumError || e instanceof CorruptFileError)) throw e;
-      if (ownedByUs(file)) throw new ChecksumError(`${e.message} The corrupt file was moved aside to ${moveAside(file)}.`);
+      if (ownedByUs(file)) throw new ChecksumError(`${e.message} The corrupt file was moved aside to ${moveAside(file, e.message)}.`);
       throw e;
     }
   }
