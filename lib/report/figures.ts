@@ -1,8 +1,43 @@
 // Plot spec builders for the kit's standard figures. Pure functions: validated input -> plotly JSON, no I/O.
+// Accuracies can carry an interval per point (lo/hi, e.g. Wilson 95% from lib/stats): drawn as asymmetric error bars
+// (plotly error_y with array = hi - value, arrayminus = value - lo) or, for curves, as a band.
 import { axis, baseLayout, checkName, checkNonEmpty, checkNumbers, colorAt, fail, withAlpha, type Figure } from './figure';
 
 export { imageGrid } from './image-grid';
 export type { Figure } from './figure';
+
+/** How per-point intervals are drawn on a curve. */
+export type IntervalStyle = 'bars' | 'band';
+
+/**
+ * Checks lo/hi against the values (same length, lo <= value <= hi, within [min, max]) and returns the error-bar lengths.
+ * Both or neither of lo and hi must be given.
+ */
+function intervalOf(where: string, field: string, values: number[], lo: unknown, hi: unknown, range: { min?: number; max?: number } = {}): { plus: number[]; minus: number[]; lo: number[]; hi: number[] } | undefined {
+  if (lo === undefined && hi === undefined) return undefined;
+  if (lo === undefined || hi === undefined) fail(where, `${field} has ${lo === undefined ? 'hi but no lo' : 'lo but no hi'}`, 'give both ends of the interval (e.g. from accuracyInterval: { lo, hi })');
+  const l = checkNumbers(where, `${field}Lo`, lo, { length: values.length, ...range });
+  const h = checkNumbers(where, `${field}Hi`, hi, { length: values.length, ...range });
+  const tol = 1e-9;
+  values.forEach((v, i) => {
+    if (l[i] > v + tol || h[i] < v - tol) fail(where, `${field}[${i}] = ${v} lies outside its interval [${l[i]}, ${h[i]}]`, 'give lo <= value <= hi in the same units as the value');
+  });
+  return { plus: values.map((v, i) => Math.max(0, h[i] - v)), minus: values.map((v, i) => Math.max(0, v - l[i])), lo: l, hi: h };
+}
+
+/** Asymmetric plotly error bars. */
+function errorBars(plus: number[], minus: number[], color: string): Record<string, unknown> {
+  return { type: 'data', symmetric: false, array: plus, arrayminus: minus, visible: true, color, thickness: 1.5, width: 4 };
+}
+
+/** A filled band between lo and hi along x (x sorted), drawn under its line and sharing its legend entry. */
+function band(x: number[], lo: number[], hi: number[], color: string, group: string, label: string): Record<string, unknown> {
+  return {
+    type: 'scatter', mode: 'lines', x: [...x, ...x.slice().reverse()], y: [...hi, ...lo.slice().reverse()],
+    fill: 'toself', fillcolor: withAlpha(color, 0.18), line: { width: 0, color }, hoverinfo: 'skip',
+    showlegend: false, legendgroup: group, name: label,
+  };
+}
 
 export interface EpsSeries {
   name: string;
@@ -11,6 +46,9 @@ export interface EpsSeries {
   acc: number[];
   /** Standard deviation over seeds; drawn as a band of +-1 std. */
   accStd?: number[];
+  /** Interval per eps (fractions, e.g. Wilson 95% lo/hi from accuracyInterval); drawn per opts.intervals. */
+  lo?: number[];
+  hi?: number[];
 }
 
 export interface AccuracyVsEpsOptions {
@@ -19,9 +57,11 @@ export interface AccuracyVsEpsOptions {
   epsLabel?: string;
   /** Plot accuracies in percent instead of fractions. */
   percent?: boolean;
+  /** How lo/hi intervals are drawn: error bars (default) or a translucent band. */
+  intervals?: IntervalStyle;
 }
 
-/** Accuracy vs attack budget: one line per method, a +-std band when accStd is given. */
+/** Accuracy vs attack budget: one line per method, a +-std band when accStd is given, error bars or a band for lo/hi. */
 export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = {}): Figure {
   const where = 'accuracyVsEps';
   const scale = opts.percent ? 100 : 1;
@@ -35,18 +75,21 @@ export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = 
     const acc = sorted(checkNumbers(where, `${name}.acc`, s.acc, { length: eps.length, min: 0, max: 1 }));
     eps = sorted(eps);
     const color = colorAt(i);
+    if (s.accStd !== undefined && (s.lo !== undefined || s.hi !== undefined)) {
+      fail(where, `${name} has both accStd and lo/hi`, 'give the spread over seeds (accStd) or an interval (lo/hi), not both');
+    }
     if (s.accStd !== undefined) {
       const std = sorted(checkNumbers(where, `${name}.accStd`, s.accStd, { length: eps.length, min: 0 }));
       const hi = acc.map((a, j) => Math.min(1, a + std[j]) * scale);
       const lo = acc.map((a, j) => Math.max(0, a - std[j]) * scale);
-      data.push({
-        type: 'scatter', mode: 'lines', x: [...eps, ...eps.slice().reverse()], y: [...hi, ...lo.reverse()],
-        fill: 'toself', fillcolor: withAlpha(color, 0.18), line: { width: 0, color }, hoverinfo: 'skip',
-        showlegend: false, legendgroup: name, name: `${name} +-std`,
-      });
+      data.push(band(eps, lo, hi, color, name, `${name} +-std`));
     }
+    const ci = intervalOf(where, `${name}.acc`, acc, s.lo === undefined ? undefined : sorted(checkNumbers(where, `${name}.lo`, s.lo, { length: eps.length })),
+      s.hi === undefined ? undefined : sorted(checkNumbers(where, `${name}.hi`, s.hi, { length: eps.length })), { min: 0, max: 1 });
+    if (ci && opts.intervals === 'band') data.push(band(eps, ci.lo.map((v) => v * scale), ci.hi.map((v) => v * scale), color, name, `${name} interval`));
     data.push({
       type: 'scatter', mode: 'lines+markers', name, legendgroup: name, x: eps, y: acc.map((a) => a * scale),
+      ...(ci && opts.intervals !== 'band' ? { error_y: errorBars(ci.plus.map((v) => v * scale), ci.minus.map((v) => v * scale), color) } : {}),
       line: { color, width: 2 }, marker: { color, size: 6 },
     });
   });
@@ -67,6 +110,11 @@ export interface CleanRobustPoint {
   robust: number;
   /** Points with the same group share a color and a legend entry (e.g. the method family). */
   group?: string;
+  /** Intervals (fractions, e.g. Wilson 95%) drawn as error bars; within a group, all points or none have them. */
+  cleanLo?: number;
+  cleanHi?: number;
+  robustLo?: number;
+  robustHi?: number;
 }
 
 /** Non-dominated points (no other point is at least as good on both axes and better on one), sorted by clean accuracy. */
@@ -75,7 +123,7 @@ export function paretoFront<T extends { clean: number; robust: number }>(points:
   return front.sort((a, b) => a.clean - b.clean);
 }
 
-/** Clean vs robust accuracy scatter, labelled points, with the Pareto front as a dashed line. */
+/** Clean vs robust accuracy scatter, labelled points (with error bars when intervals are given), Pareto front dashed. */
 export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string; robustLabel?: string; pareto?: boolean } = {}): Figure {
   const where = 'cleanVsRobust';
   checkNonEmpty<CleanRobustPoint>(where, 'points', points).forEach((p, i) => {
@@ -85,9 +133,20 @@ export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string
   const groups = [...new Set(points.map((p) => p.group ?? p.name))];
   const data: Record<string, unknown>[] = groups.map((g, i) => {
     const ps = points.filter((p) => (p.group ?? p.name) === g);
+    const color = colorAt(i);
+    const bars: Record<string, unknown> = {};
+    for (const [key, axisKey] of [['clean', 'error_x'], ['robust', 'error_y']] as const) {
+      const lo = ps.map((p) => p[`${key}Lo`]);
+      const hi = ps.map((p) => p[`${key}Hi`]);
+      const given = ps.filter((_, j) => lo[j] !== undefined || hi[j] !== undefined).length;
+      if (given === 0) continue;
+      if (given < ps.length) fail(where, `only ${given} of the ${ps.length} points of group '${g}' have a ${key} interval`, `give ${key}Lo/${key}Hi for every point of the group, or for none`);
+      const ci = intervalOf(where, `${g}.${key}`, ps.map((p) => p[key]), lo, hi, { min: 0, max: 1 })!;
+      bars[axisKey] = errorBars(ci.plus, ci.minus, color);
+    }
     return {
       type: 'scatter', mode: 'markers+text', name: g, x: ps.map((p) => p.clean), y: ps.map((p) => p.robust),
-      text: ps.map((p) => p.name), textposition: 'top center', marker: { color: colorAt(i), size: 10 },
+      text: ps.map((p) => p.name), textposition: 'top center', marker: { color, size: 10 }, ...bars,
       hovertemplate: '%{text}<br>clean %{x:.3f}<br>robust %{y:.3f}<extra></extra>',
     };
   });
@@ -114,6 +173,11 @@ export interface LambdaSweepRun {
   robust: number[];
   cleanStd?: number[];
   robustStd?: number[];
+  /** Intervals per lambda (fractions, e.g. Wilson 95%), drawn as asymmetric error bars; instead of the matching *Std. */
+  cleanLo?: number[];
+  cleanHi?: number[];
+  robustLo?: number[];
+  robustHi?: number[];
 }
 
 /** A number a paper reports, drawn as a hollow star beside the reproduced curve. */
@@ -151,10 +215,13 @@ export function lambdaSweep(sweeps: LambdaSweepRun | LambdaSweepRun[], opts: Lam
       const y = checkNumbers(where, `${prefix}${key}`, r[key], { length: lambda.length, min: 0, max: 1 });
       const stdRaw = key === 'clean' ? r.cleanStd : r.robustStd;
       const std = stdRaw === undefined ? undefined : checkNumbers(where, `${prefix}${key}Std`, stdRaw, { length: lambda.length, min: 0 });
+      const ci = intervalOf(where, `${prefix}${key}`, y, r[`${key}Lo`], r[`${key}Hi`], { min: 0, max: 1 });
+      if (std && ci) fail(where, `${prefix}${key} has both ${key}Std and ${key}Lo/${key}Hi`, 'give the spread over seeds or an interval, not both');
       data.push({
         type: 'scatter', mode: 'lines+markers', name: `${prefix}${key}`, legendgroup: prefix,
         x: order.map((j) => lambda[j]), y: order.map((j) => y[j]),
         ...(std ? { error_y: { type: 'data', array: order.map((j) => std[j]), visible: true, color } } : {}),
+        ...(ci ? { error_y: errorBars(order.map((j) => ci.plus[j]), order.map((j) => ci.minus[j]), color) } : {}),
         line: { color, dash: key === 'clean' ? 'solid' : 'dash', width: 2 }, marker: { color, symbol: key === 'clean' ? 'circle' : 'square', size: 7 },
       });
     }
@@ -237,11 +304,14 @@ export function trainingCurves(runs: TrainingRun[] | HistoryRow[], metrics: stri
 export interface BarGroup {
   /** Category on the x axis (e.g. the method). */
   name: string;
-  /** Bars inside the category (e.g. one per attack); bars with the same name share a color across groups. */
-  bars: { name: string; value: number; error?: number }[];
+  /**
+   * Bars inside the category (e.g. one per attack); bars with the same name share a color across groups. `error` is a
+   * symmetric error (e.g. std over seeds); lo/hi an interval in the value's units (e.g. Wilson 95%), drawn asymmetric.
+   */
+  bars: { name: string; value: number; error?: number; lo?: number; hi?: number }[];
 }
 
-/** Grouped bar chart with optional symmetric error bars (e.g. std over seeds). */
+/** Grouped bar chart with optional error bars: symmetric (error) or an interval (lo/hi). */
 export function barChart(groups: BarGroup[], opts: { title?: string; yLabel?: string; yRange?: [number, number] } = {}): Figure {
   const where = 'barChart';
   checkNonEmpty<BarGroup>(where, 'groups', groups).forEach((g, i) => {
@@ -251,16 +321,25 @@ export function barChart(groups: BarGroup[], opts: { title?: string; yLabel?: st
       checkName(where, `${g.name}.bars[${j}].name`, bar?.name);
       checkNumbers(where, `${g.name}.${String(bar.name)}.value`, [bar.value]);
       if (bar.error !== undefined) checkNumbers(where, `${g.name}.${String(bar.name)}.error`, [bar.error], { min: 0 });
+      const b2 = b as { lo?: unknown; hi?: unknown };
+      if (bar.error !== undefined && (b2.lo !== undefined || b2.hi !== undefined)) fail(where, `${g.name}.${String(bar.name)} has both error and lo/hi`, 'give a symmetric error or an interval, not both');
+      intervalOf(where, `${g.name}.${String(bar.name)}.value`, [bar.value as number], b2.lo === undefined ? undefined : [b2.lo], b2.hi === undefined ? undefined : [b2.hi]);
     });
   });
   const series = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.name)))];
   const data = series.map((s, i) => {
     const cells = groups.map((g) => g.bars.find((b) => b.name === s));
-    const anyError = cells.some((c) => c?.error !== undefined);
+    const present = cells.filter((c): c is NonNullable<typeof c> => c !== undefined);
+    const anyError = present.some((c) => c.error !== undefined);
+    const withInterval = present.filter((c) => c.lo !== undefined).length;
+    if (withInterval > 0 && anyError) fail(where, `the '${s}' bars mix error and lo/hi`, 'use one kind of error bar per bar name');
+    if (withInterval > 0 && withInterval < present.length) fail(where, `only ${withInterval} of the ${present.length} '${s}' bars have lo/hi`, `give lo/hi for every '${s}' bar, or for none`);
+    const interval = withInterval > 0 ? errorBars(cells.map((c) => (c ? c.hi! - c.value : 0)), cells.map((c) => (c ? c.value - c.lo! : 0)), '#222') : undefined;
     return {
       type: 'bar', name: s, x: groups.map((g) => g.name), y: cells.map((c) => (c ? c.value : null)),
       marker: { color: colorAt(i) },
       ...(anyError ? { error_y: { type: 'data', array: cells.map((c) => c?.error ?? 0), visible: true, color: '#222' } } : {}),
+      ...(interval ? { error_y: interval } : {}),
     };
   });
   return {

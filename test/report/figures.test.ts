@@ -143,3 +143,57 @@ test('imageGrid refuses wrong sizes, kinds and non-finite pixels, naming the row
   assert.throws(() => imageGrid([{ label: 't', kind: 'image', images: t }], { width: 2, height: 2, channels: 1 }), /row 't' tensor has shape \[1, 3, 3, 1\], expected \[n, 2, 2, 1\]/);
   t.dispose();
 });
+
+test('intervals: accuracyVsEps error bars (or a band), sorted with the points and scaled to percent; calls without them unchanged', () => {
+  const plain = accuracyVsEps([{ name: 'ce', eps: [0.1, 0], acc: [0.5, 0.9] }]);
+  assert.equal((plain.data[0] as Trace).error_y, undefined, 'no interval, no error bars');
+  const fig = accuracyVsEps([{ name: 'ce', eps: [0.1, 0], acc: [0.5, 0.9], lo: [0.4, 0.85], hi: [0.62, 0.93] }], { percent: true });
+  const line = fig.data[0] as Trace;
+  const err = line.error_y as { array: number[]; arrayminus: number[]; symmetric: boolean; type: string };
+  assert.equal(err.type, 'data');
+  assert.equal(err.symmetric, false);
+  assert.deepEqual(err.array.map((v) => Math.round(v * 1e9) / 1e9), [3, 12], 'upper lengths follow the eps order, in percent');
+  assert.deepEqual(err.arrayminus.map((v) => Math.round(v * 1e9) / 1e9), [5, 10]);
+  const banded = accuracyVsEps([{ name: 'ce', eps: [0.1, 0], acc: [0.5, 0.9], lo: [0.4, 0.85], hi: [0.62, 0.93] }], { intervals: 'band' });
+  const b = banded.data[0] as Trace;
+  assert.equal(b.fill, 'toself');
+  assert.deepEqual(b.x, [0, 0.1, 0.1, 0]);
+  assert.deepEqual(b.y, [0.93, 0.62, 0.4, 0.85]);
+  assert.equal((banded.data[1] as Trace).error_y, undefined);
+  assert.throws(() => accuracyVsEps([{ name: 'ce', eps: [0], acc: [0.5], lo: [0.6], hi: [0.7] }]), /ce\.acc\[0\] = 0\.5 lies outside its interval \[0\.6, 0\.7\]/);
+  assert.throws(() => accuracyVsEps([{ name: 'ce', eps: [0], acc: [0.5], lo: [0.4] }]), /lo but no hi/);
+  assert.throws(() => accuracyVsEps([{ name: 'ce', eps: [0, 1], acc: [0.5, 0.1], lo: [0.4], hi: [0.6, 0.2] }]), /ce\.lo has 1 values but 2 were expected/);
+  assert.throws(() => accuracyVsEps([{ name: 'ce', eps: [0], acc: [0.5], accStd: [0.1], lo: [0.4], hi: [0.6] }]), /both accStd and lo\/hi/);
+});
+
+test('intervals: lambdaSweep, cleanVsRobust and barChart draw asymmetric error bars where given', () => {
+  const sweep = lambdaSweep({ name: 'gp', lambda: [10, 1], clean: [0.9, 0.95], robust: [0.5, 0.3], robustLo: [0.45, 0.2], robustHi: [0.6, 0.35] });
+  const [clean, robust] = sweep.data as Trace[];
+  assert.equal(clean.error_y, undefined);
+  const e = robust.error_y as { array: number[]; arrayminus: number[] };
+  assert.deepEqual(e.array.map((v) => Math.round(v * 1e9) / 1e9), [0.05, 0.1], 'sorted by lambda: 1 then 10');
+  assert.deepEqual(e.arrayminus.map((v) => Math.round(v * 1e9) / 1e9), [0.1, 0.05]);
+  assert.throws(() => lambdaSweep({ lambda: [1], clean: [1], robust: [0.5], robustStd: [0.1], robustLo: [0.4], robustHi: [0.6] }), /both robustStd and robustLo\/robustHi/);
+
+  const cvr = cleanVsRobust([
+    { name: 'a', clean: 0.9, robust: 0.1, group: 'g', cleanLo: 0.88, cleanHi: 0.93, robustLo: 0.05, robustHi: 0.2 },
+    { name: 'b', clean: 0.8, robust: 0.3, group: 'g', cleanLo: 0.75, cleanHi: 0.84, robustLo: 0.25, robustHi: 0.36 },
+    { name: 'c', clean: 0.7, robust: 0.4 },
+  ]);
+  const [g, c] = cvr.data as Trace[];
+  assert.deepEqual((g.error_x as { array: number[] }).array.map((v) => Math.round(v * 1e9) / 1e9), [0.03, 0.04]);
+  assert.deepEqual((g.error_y as { arrayminus: number[] }).arrayminus.map((v) => Math.round(v * 1e9) / 1e9), [0.05, 0.05]);
+  assert.equal(c.error_x, undefined);
+  assert.throws(() => cleanVsRobust([{ name: 'a', clean: 0.9, robust: 0.1, group: 'g', robustLo: 0, robustHi: 0.2 }, { name: 'b', clean: 0.8, robust: 0.3, group: 'g' }]), /only 1 of the 2 points of group 'g' have a robust interval/);
+
+  const bars = barChart([
+    { name: 'ce', bars: [{ name: 'pgd', value: 0.1, lo: 0.05, hi: 0.18 }, { name: 'fgsm', value: 0.3, error: 0.02 }] },
+    { name: 'gp', bars: [{ name: 'pgd', value: 0.4, lo: 0.33, hi: 0.47 }] },
+  ]);
+  const [pgd, fgsm] = bars.data as Trace[];
+  assert.deepEqual((pgd.error_y as { array: number[] }).array.map((v) => Math.round(v * 1e9) / 1e9), [0.08, 0.07]);
+  assert.deepEqual((pgd.error_y as { arrayminus: number[] }).arrayminus.map((v) => Math.round(v * 1e9) / 1e9), [0.05, 0.07]);
+  assert.deepEqual((fgsm.error_y as { array: number[] }).array, [0.02, 0], 'symmetric error unchanged');
+  assert.throws(() => barChart([{ name: 'ce', bars: [{ name: 'pgd', value: 0.1, lo: 0.05, hi: 0.18 }] }, { name: 'gp', bars: [{ name: 'pgd', value: 0.4 }] }]), /only 1 of the 2 'pgd' bars have lo\/hi/);
+  assert.throws(() => barChart([{ name: 'ce', bars: [{ name: 'pgd', value: 0.1, error: 0.1, lo: 0.05, hi: 0.18 }] }]), /both error and lo\/hi/);
+});
