@@ -1,13 +1,30 @@
 // Convergence check (evaluation.md, Carlini et al. 2019): doubling an iterative attack's steps must not lower robust accuracy
 // noticeably; if it does, the reported number came from an attack that had not converged.
 import type { Attack, Model } from '../types';
-import { evaluateRobustness, type EvalData, type EvaluateOptions } from './robustness';
-import type { SanityCheck } from './sanity';
+import { evaluateRobustness, type AttackResult, type EvalData, type EvaluateOptions } from './robustness';
+import { formatAcc } from '../stats/format';
+import { DIAGNOSIS, warnFailed, type SanityCheck } from './sanity';
 
 export interface ConvergenceResult extends SanityCheck {
   steps: number;
   acc: number;
   accDoubled: number;
+}
+
+/**
+ * The check from two results on the same examples: `base` with `steps` steps and `doubled` with twice as many. Passes when
+ * doubling lowers accuracy by at most `tolerance` (default 2/n). Prints a warning when it fails.
+ */
+export function convergenceFromResults(base: AttackResult, doubled: AttackResult, steps: number, tolerance = 2 / base.correct.length): ConvergenceResult {
+  const ok = doubled.acc >= base.acc - tolerance;
+  const out: ConvergenceResult = {
+    check: `doubling steps does not change robust accuracy (${base.attack}, eps ${base.eps}, ${steps} -> ${2 * steps} steps)`,
+    status: ok ? 'pass' : 'fail', passed: ok,
+    detail: `${formatAcc(base.acc, base.correct.length)} -> ${formatAcc(doubled.acc, doubled.correct.length)}`, ...(ok ? {} : { diagnosis: DIAGNOSIS.convergence }),
+    steps, acc: base.acc, accDoubled: doubled.acc,
+  };
+  warnFailed([out]);
+  return out;
 }
 
 /**
@@ -19,12 +36,5 @@ export function convergenceCheck(model: Model, data: EvalData, make: (steps: num
   if (!(Number.isInteger(steps) && steps > 0)) throw new Error(`convergenceCheck: steps must be a positive integer, got ${steps}`);
   const rep = evaluateRobustness(model, data, [make(steps), make(2 * steps)], opts);
   const [a, b] = rep.attacks;
-  const tol = opts.tolerance ?? 2 / rep.n;
-  const passed = b.acc >= a.acc - tol;
-  const out = {
-    check: `doubling steps does not change robust accuracy (${a.attack}, eps ${a.eps}, ${steps} -> ${2 * steps} steps)`, passed,
-    detail: `${(100 * a.acc).toFixed(1)}% -> ${(100 * b.acc).toFixed(1)}%`, steps, acc: a.acc, accDoubled: b.acc,
-  };
-  if (!passed) console.warn(`⚠ sanity check failed: ${out.check}: ${out.detail}`);
-  return out;
+  return convergenceFromResults(a, b, steps, opts.tolerance ?? 2 / rep.n);
 }

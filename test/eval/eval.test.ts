@@ -103,7 +103,7 @@ test('robustAccuracyCurve: PGD accuracy falls with eps from the clean value to 0
   const m = linearModel('lin', 7);
   const { x, y } = labelled(m, 60, 8);
   assert.deepEqual(pgd({ eps: 0.1, steps: 8, restarts: 2 }).config, {
-    norm: 'linf', eps: 0.1, steps: 8, alpha: 2.5 * 0.1 / 8, restarts: 2, randomStart: true, loss: 'ce', momentum: 0, targeted: false,
+    norm: 'linf', eps: 0.1, steps: 8, alpha: 2.5 * 0.1 / 8, restarts: 2, randomStart: true, loss: 'ce', momentum: 0, targeted: false, bestIterate: true,
   });
   const curve = robustAccuracyCurve(m, { x, y }, (eps) => [fgsm({ eps }), pgd({ eps, steps: 20, restarts: 2 })], [0.3, 0, 0.05, 0.1, 1], { quiet: true, seed: 1 });
   assert.deepEqual(curve.eps, [0, 0.05, 0.1, 0.3, 1]);
@@ -140,7 +140,7 @@ test('sanity checks pass on a sound report and flag each failure with a warning'
   failing([{ attack: 'fgsm', norm: 'linf', eps: 0.3, acc: 0.1 }, { attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.2 }], /iterative beats single-step/);
   failing([{ attack: 'pgd-linf', norm: 'linf', eps: 0.1, acc: 0.2 }, { attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.05 },
     { attack: 'pgd-linf', norm: 'linf', eps: 0.2, acc: 0.3 }], /monotonically/);
-  failing([{ attack: 'pgd-linf', norm: 'linf', eps: 0.1, acc: 0.6 }, { attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.4 }], /large eps reaches ~0/);
+  failing([{ attack: 'pgd-linf', norm: 'linf', eps: 0.1, acc: 0.6 }, { attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.4 }], /large eps reaches ~chance/);
   failing([{ attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.3 }, { attack: 'square', norm: 'linf', eps: 0.3, acc: 0.1 }], /square does not beat white-box/);
   failing([{ attack: 'pgd-linf', norm: 'linf', eps: 0.3, acc: 0.3 }, { attack: 'transfer:pgd-linf@surrogate', norm: 'linf', eps: 0.3, acc: 0.1 }],
     /transfer:pgd-linf@surrogate does not beat white-box/);
@@ -155,7 +155,7 @@ test('gradientCheck passes on a linear model and flags masked (quantized) gradie
   assert.equal(gradientCheck(m, x, y).passed, true);
   const r = captureWarnings(() => gradientCheck(q, x, y));
   assert.equal(r.value.passed, false);
-  assert.match(r.value.detail, /non-zero 0.0%/);
+  assert.match(r.value.detail, /non-zero 0%/);
   assert.equal(r.warnings.length, 1);
   tf.dispose([x, y]);
   m.dispose();
