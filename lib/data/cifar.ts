@@ -6,6 +6,7 @@ import { InMemoryDataSet, type SplitData } from './dataset';
 import { downloadFile, stderrProgress } from './download';
 import { maybeGunzip } from './idx';
 import { dataDir } from './paths';
+import { readFileChecked } from '../util/writable';
 
 export const CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'] as const;
@@ -114,7 +115,7 @@ export async function loadCifar10(opts: Cifar10Options = {}): Promise<InMemoryDa
       throw new Error(`CIFAR-10 download failed: ${(e as Error).message}. Nothing was written to ${file}. To get it, ${manual}.`);
     }
   }
-  const buf: Uint8Array = fs.readFileSync(file);
+  const buf: Uint8Array = readFileChecked(file, 'the CIFAR-10 archive');
   try {
     verifyBuffer(buf, { size, md5 }, file);
   } catch (e) {

@@ -6,6 +6,7 @@ import { InMemoryDataSet } from './dataset';
 import { downloadFile, stderrProgress } from './download';
 import { CorruptFileError, maybeGunzip, parseIdx } from './idx';
 import { dataDir } from './paths';
+import { readFileChecked } from '../util/writable';
 
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
 type FileName = (typeof FILES)[number];
@@ -27,7 +28,7 @@ function loadFile(set: 'mnist' | 'fashion-mnist', name: FileName, candidates: st
   for (const file of candidates) {
     if (!fs.existsSync(file)) continue;
     try {
-      const raw = maybeGunzip(fs.readFileSync(file), file);
+      const raw = maybeGunzip(readFileChecked(file, `${set} data file`), file);
       verifyBuffer(raw, { sha256: expected }, file, fix);
       return raw;
     } catch (e) {

@@ -12,6 +12,8 @@ import { assertNotDirectory, ensureWritableDir, readFileChecked } from '../../li
 import { atomicWrite } from '../../lib/util/atomic-write';
 import { downloadFile } from '../../lib/data/download';
 import { verifyFile } from '../../lib/data/checksums';
+import { loadFashionMnist } from '../../lib/data/mnist';
+import { loadCifar10 } from '../../lib/data/cifar';
 
 const repo = path.resolve(__dirname, '..', '..');
 const NOBODY = 65534;
@@ -93,6 +95,12 @@ test('a folder where a file should be, a file where a folder should be: clear er
   assert.throws(() => readFileChecked(dirAsFile, 'the checkpoint'), /the checkpoint .*model.ckpt is a folder, not a file/);
   assert.throws(() => verifyFile(dirAsFile, { sha256: 'x' }), /the data file .*model.ckpt is a folder, not a file/);
   await assert.rejects(downloadFile('http://127.0.0.1:9/x', dirAsFile), /cannot download http:\/\/127.0.0.1:9\/x: the target .*model.ckpt is a folder, not a file/);
+  // Data loaders: a folder named like the data file.
+  fs.mkdirSync(path.join(root, 'data', 'fashion-mnist', 'train-images-idx3-ubyte'), { recursive: true });
+  await assert.rejects(loadFashionMnist({ dataDir: path.join(root, 'data'), systemDir: path.join(root, 'none'), download: false }),
+    /fashion-mnist data file .*train-images-idx3-ubyte is a folder, not a file: move or delete the folder/);
+  fs.mkdirSync(path.join(root, 'data', 'cifar10', 'cifar-10-binary.tar.gz'), { recursive: true });
+  await assert.rejects(loadCifar10({ dataDir: path.join(root, 'data') }), /the CIFAR-10 archive .*cifar-10-binary.tar.gz is a folder, not a file/);
   const fileAsDir = path.join(root, 'figures');
   fs.writeFileSync(fileAsDir, 'x');
   assert.throws(() => ensureWritableDir(fileAsDir, 'the figures folder'), new RegExp(`the figures folder ${fileAsDir} is a file, not a folder`));
