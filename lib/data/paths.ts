@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const MARKER = path.join('data', 'checksums.json');
@@ -26,7 +27,24 @@ export const REPO_ROOT = (() => {
   try { return findRepoRoot(); } catch { return path.resolve(__dirname, '..', '..'); }
 })();
 
-/** Where data sets and checkpoints live: GRADREG_DATA, else <repo>/data. */
+const announced = new Set<string>();
+
+/**
+ * Where data sets and checkpoints live: GRADREG_DATA, else <repo>/data. A relative GRADREG_DATA is relative to the repository
+ * root, never to the process's cwd (which is notebooks/ in a kernel and the repository in scripts: the same setting used to
+ * name two folders); a leading ~/ is the home folder (kernelspec env values are not shell-expanded). The first time each
+ * setting is resolved it is printed (unless GRADREG_QUIET=1), so a surprising folder is seen before anything is written there.
+ */
 export function dataDir(): string {
-  return process.env.GRADREG_DATA ? path.resolve(process.env.GRADREG_DATA) : path.join(REPO_ROOT, 'data');
+  const raw = process.env.GRADREG_DATA;
+  if (!raw) return path.join(REPO_ROOT, 'data');
+  const dir = raw === '~' || raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(1)) : path.resolve(REPO_ROOT, raw);
+  if (!announced.has(`${raw}\0${dir}`)) {
+    announced.add(`${raw}\0${dir}`);
+    if (process.env.GRADREG_QUIET !== '1') {
+      const how = path.isAbsolute(raw) ? '' : raw.startsWith('~') ? ', relative to the home folder' : `, relative to the repository root ${REPO_ROOT}`;
+      console.log(`gradreg: data folder ${dir} (GRADREG_DATA=${raw}${how})`);
+    }
+  }
+  return dir;
 }

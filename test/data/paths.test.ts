@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { dataDir, findRepoRoot, REPO_ROOT } from '../../lib/data';
 import { tmp, withDataDir } from './fixtures';
@@ -32,4 +33,36 @@ test('data dir: GRADREG_DATA (resolved), else <repo>/data', async () => {
   await withDataDir('', () => assert.equal(dataDir(), path.join(repo, 'data')));
   const dir = tmp();
   await withDataDir(dir, () => assert.equal(dataDir(), dir));
+});
+
+test('data dir: a relative GRADREG_DATA is relative to the repository root whatever the cwd (notebooks/ in a kernel), ~/ is home', async () => {
+  const cwd = process.cwd();
+  try {
+    process.chdir(path.join(repo, 'notebooks'));
+    await withDataDir('my-data', () => assert.equal(dataDir(), path.join(repo, 'my-data')));
+    await withDataDir('./x/../other', () => assert.equal(dataDir(), path.join(repo, 'other')));
+    await withDataDir('~/gr-data', () => assert.equal(dataDir(), path.join(os.homedir(), 'gr-data')));
+    process.chdir(repo);
+    await withDataDir('my-data', () => assert.equal(dataDir(), path.join(repo, 'my-data')));
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+test('data dir: printed once per setting, with how it was resolved; silent under GRADREG_QUIET=1', async () => {
+  const lines: string[] = [];
+  const log = console.log;
+  const quiet = process.env.GRADREG_QUIET;
+  console.log = (...a: unknown[]) => { lines.push(a.join(' ')); };
+  try {
+    delete process.env.GRADREG_QUIET;
+    await withDataDir('printed-data', () => { dataDir(); dataDir(); });
+    await withDataDir('printed-data', () => dataDir());
+    process.env.GRADREG_QUIET = '1';
+    await withDataDir('quiet-data', () => dataDir());
+  } finally {
+    console.log = log;
+    if (quiet === undefined) delete process.env.GRADREG_QUIET; else process.env.GRADREG_QUIET = quiet;
+  }
+  assert.deepEqual(lines, [`gradreg: data folder ${path.join(repo, 'printed-data')} (GRADREG_DATA=printed-data, relative to the repository root ${repo})`]);
 });
