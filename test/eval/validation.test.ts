@@ -16,7 +16,7 @@ function model(poison?: number): Model {
   return {
     name: 'lin', inputShape: SHAPE, numClasses: 3, mode: 'eval', variables: [W], state: [],
     logits: (x) => tf.tidy(() => {
-      const z = tf.matMul(tf.reshape(x, [x.shape[0], 4]) as tf.Tensor2D, W as tf.Tensor2D);
+      const z = tf.matMul(tf.reshape(x, [x.shape[0], 4]) as tf.Tensor2D, W as tf.Tensor2D) as tf.Tensor2D;
       if (poison === undefined) return z;
       const first = tf.reshape(tf.slice(x, [0, 0, 0, 0], [-1, 1, 1, 1]), [-1, 1]);
       return tf.where(tf.broadcastTo(tf.greater(first, poison), z.shape), tf.fill(z.shape, NaN), z) as tf.Tensor2D;
