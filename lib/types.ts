@@ -45,6 +45,11 @@ export interface LossTerm {
   /** The term's settings, part of the checkpoint cache key (change one, retrain). */
   readonly config?: Record<string, unknown>;
   /**
+   * Stands for the term's code in the cache key. Without it the trainer hashes the source of value/prepare; set it (and change
+   * it with the code) when that source cannot be read, e.g. a bound function.
+   */
+  readonly cacheId?: string;
+  /**
    * Optional work done before the gradient tape starts (attack generation: its steps need no weight gradient); the result is
    * handed to `value` as ctx.prepared and disposed by the trainer after the step.
    */

@@ -1,22 +1,22 @@
 // One trainer for every method: a method is a list of loss terms (cross-entropy, penalties, adversarial losses).
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { DataSet, LossContext, LossTerm, Model } from '../types';
-import { backendReport } from '../backend';
 import { dataDir } from '../data/paths';
 import { deriveSeed, makeRng } from '../data/rng';
-import { configHash } from '../experiment/params';
 import { progress } from '../report/progress';
 import { CorruptCheckpointError, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint';
 import { createOptimizer, learningRate, type OptimizerConfig, type ScheduleConfig } from './optimizers';
 import { accuracy } from './accuracy';
 import { augmentBatch, type AugmentConfig } from './augment';
+import { trainKey, UncacheableError } from './cache-key';
+import { DivergenceError, epochDivergence, LOSS_LIMIT, NonFiniteLossError, stepDivergence } from './divergence';
+import { trainingChecks, type TrainingCheck } from './checks';
 import { eventLoopTurner } from '../util/event-loop';
 
-/** Bump when a change to the trainer changes the numbers it produces: old checkpoints are then not reused. */
-export const TRAINER_VERSION = 1;
+export { TRAINER_VERSION, trainKey, weightsDigest } from './cache-key';
+export { NonFiniteLossError } from './divergence';
 
 export interface TrainConfig {
   epochs: number;
@@ -41,6 +41,8 @@ export interface EpochRecord {
   testAcc: number;
   seconds: number;
   lr: number;
+  /** Relative change of the weights over the epoch: L2 norm of (after - before) / L2 norm of before. */
+  weightChange: number;
 }
 
 export interface TrainOptions {
@@ -49,9 +51,12 @@ export interface TrainOptions {
   modelKey: unknown;
   /** Use the checkpoint cache (default true). */
   cache?: boolean;
-  /** Quiet: no progress bar and no messages (warnings about corrupt checkpoints still go to `log`/stderr). */
+  /**
+   * Quiet: no progress bar and no messages. Warnings about the cache (corrupt checkpoint, a term that cannot be keyed) still
+   * go to `log`/stderr; the end-of-run check warnings are then only on the result.
+   */
   quiet?: boolean;
-  /** Where cache-hit, resume and corrupt-checkpoint messages go (default: console.log, warnings console.warn). */
+  /** Where cache-hit, resume, cache and check messages go (default: console.log, warnings console.warn). */
   log?: (message: string) => void;
   onEpoch?: (r: EpochRecord) => void;
 }
@@ -61,11 +66,15 @@ export interface TrainResult {
   fromCache: boolean;
   /** Wall time of the training that produced this model (the cached one's, on a cache hit). */
   trainSeconds: number;
+  /** The checkpoint file ('' when the run could not be keyed). */
   checkpoint: string;
+  /** The cache key ('' when the run could not be keyed: see warnings). */
   key: string;
+  /** End-of-run checks (loss not rising, final accuracy above chance), each pass/fail with a sentence. */
+  checks: TrainingCheck[];
+  /** The failed checks' sentences and cache warnings, also printed (unless quiet). Empty when all is well. */
+  warnings: string[];
 }
-
-export class NonFiniteLossError extends Error {}
 
 function validate(cfg: TrainConfig, data: DataSet, terms: LossTerm[]): void {
   const fail = (field: string, want: string, got: unknown) => {
@@ -120,42 +129,42 @@ export function checkpointDir(): string {
 }
 
 /**
- * A digest of the model's weights and state before training: the initialization seed (which the trainer cannot see) and any
- * warm start are then part of the cache key, so a model built with another seed is never handed someone else's weights.
+ * Trains `model` in place, or loads it from the checkpoint cache; resumes an interrupted run from its last epoch.
+ * Stops with a DivergenceError (NonFiniteLossError for NaN/Infinity) when training diverges: no checkpoint is written for
+ * that epoch, so the run is never cached as finished. A run that ends near chance accuracy returns with a warning and is
+ * not cached as finished either (its last epoch is not saved); a rising loss is a warning only (see lib/train/checks.ts).
  */
-export function weightsDigest(model: Model): string {
-  const h = crypto.createHash('sha256');
-  for (const v of [...model.variables, ...model.state]) {
-    const d = v.dataSync() as Float32Array;
-    h.update(v.shape.join('x')).update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  }
-  return h.digest('hex');
-}
-
-/** The cache key: everything that changes the trained weights. */
-export function trainKey(model: Model, data: DataSet, cfg: TrainConfig, opts: TrainOptions): string {
-  return configHash({
-    v: TRAINER_VERSION, model: opts.modelKey, modelName: model.name, params: model.paramCount(), init: weightsDigest(model), data: data.name,
-    n: [data.size('train'), data.size('test')], cfg, terms: opts.terms.map((t) => ({ name: t.name, weight: t.weight, config: t.config ?? null })),
-    backend: backendReport().family,
-  }).slice(0, 24);
-}
-
-/** Trains `model` in place, or loads it from the checkpoint cache; resumes an interrupted run from its last epoch. */
 export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   validate(cfg, data, opts.terms);
-  const key = trainKey(model, data, cfg, opts);
-  const file = path.join(checkpointDir(), `${key}.ckpt`);
-  const useCache = opts.cache ?? true;
+  const say = (s: string) => { if (!opts.quiet && process.env.GRADREG_QUIET !== '1') (opts.log ?? console.log)(s); };
+  const warnAlways = (s: string) => (opts.log ?? console.warn)(`warning: ${s}`);
+  const warnings: string[] = [];
+  let useCache = opts.cache ?? true;
+  let key = '';
+  try {
+    key = trainKey(model, data, cfg, opts);
+  } catch (e) {
+    if (!(e instanceof UncacheableError)) throw e;
+    if (useCache) {
+      warnings.push(`${e.message}; the checkpoint cache is off for this run`);
+      warnAlways(warnings[warnings.length - 1]);
+    }
+    useCache = false;
+  }
+  const file = key ? path.join(checkpointDir(), `${key}.ckpt`) : '';
+  const numClasses = data.classNames.length;
   const opt = createOptimizer(cfg.optimizer, model.variables);
   let history: EpochRecord[] = [];
   let startEpoch = 0;
   let priorSeconds = 0;
-  const say = (s: string) => { if (!opts.quiet && process.env.GRADREG_QUIET !== '1') (opts.log ?? console.log)(s); };
+  let initialLoss: number | undefined;
 
   if (useCache && fs.existsSync(file)) {
     try {
       const ck = loadCheckpoint(file);
+      if (ck.header.key !== key) {
+        throw new CorruptCheckpointError(`checkpoint ${file} was written under the key ${JSON.stringify(ck.header.key)}, not ${key} (copied or renamed?)`);
+      }
       checkCompatible(ck, model, opt.state().tensors, file);
       tf.tidy(() => {
         model.variables.forEach((v, i) => v.assign(tf.tensor(ck.groups.variables[i], v.shape)));
@@ -167,26 +176,38 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
       history = ck.header.history as EpochRecord[];
       startEpoch = ck.header.epoch;
       priorSeconds = Number(ck.header.meta.trainSeconds ?? 0);
+      initialLoss = typeof ck.header.meta.initialLoss === 'number' ? ck.header.meta.initialLoss : undefined;
       if (ck.header.done) {
         opt.dispose();
         model.mode = 'eval';
         say(`${model.name}: loaded from cache (${path.relative(process.cwd(), file)})`);
-        return { history, fromCache: true, trainSeconds: priorSeconds, checkpoint: file, key };
+        const checks = (ck.header.meta.checks as TrainingCheck[] | undefined) ?? trainingChecks(history, numClasses);
+        for (const c of checks.filter((c) => !c.pass)) {
+          warnings.push(`${model.name}: ${c.detail}`);
+          if (!opts.quiet) warnAlways(warnings[warnings.length - 1]);
+        }
+        return { history, fromCache: true, trainSeconds: priorSeconds, checkpoint: file, key, checks, warnings };
       }
       say(`${model.name}: resuming from epoch ${startEpoch} of ${cfg.epochs}`);
     } catch (e) {
       if (!(e instanceof CorruptCheckpointError)) throw e;
       const aside = `${file}.corrupt-${Date.now()}`;
       fs.renameSync(file, aside);
-      (opts.log ?? console.warn)(`warning: ${e.message}; moved aside to ${aside}; retraining from scratch`);
+      warnAlways(`${e.message}; moved aside to ${aside}; retraining from scratch`);
       history = [];
       startEpoch = 0;
+      initialLoss = undefined;
     }
   }
 
   const stepsPerEpoch = Math.min(Math.ceil(data.size('train') / cfg.batchSize), cfg.maxStepsPerEpoch ?? Infinity);
   const bar = opts.quiet ? undefined : progress(stepsPerEpoch * (cfg.epochs - startEpoch), `train ${model.name}`);
   const t0 = Date.now();
+  let checks: TrainingCheck[] = [];
+  const endWarnings: string[] = [];
+  let before: tf.Tensor[] = [];
+  // Where the last good checkpoint is, for messages when training stops.
+  const kept = (epoch: number) => (useCache && epoch > 0 ? { keptCheckpoint: file, keptEpoch: epoch } : {});
   try {
     const turnEventLoop = eventLoopTurner();
     for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
@@ -194,7 +215,9 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
       const sums: Record<string, number> = Object.fromEntries(opts.terms.map((t) => [t.name, 0]));
       let lossSum = 0;
       let steps = 0;
+      let hot = 0; // consecutive steps with a total loss above LOSS_LIMIT
       let lr = cfg.optimizer.lr;
+      before = model.variables.map((v) => tf.clone(v));
       const augRng = makeRng(deriveSeed(cfg.seed, epoch, 0xa11));
       for (const batch of data.batches('train', { size: cfg.batchSize, seed: deriveSeed(cfg.seed, epoch), shuffle: true })) {
         if (steps >= stepsPerEpoch) { tf.dispose([batch.x, batch.y]); break; }
@@ -209,6 +232,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
           tf.dispose([batch.x, batch.y]);
         }
         const values = res.values;
+        let stepLoss = 0;
         opts.terms.forEach((t, i) => {
           if (!Number.isFinite(values[i])) {
             throw new NonFiniteLossError(`training ${model.name} stopped: loss term "${t.name}" is ${values[i]} at epoch ${epoch + 1}, batch ${steps + 1}. ` +
@@ -216,7 +240,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
               "Lower the learning rate or the term's weight.");
           }
           sums[t.name] += values[i];
-          lossSum += t.weight * values[i];
+          stepLoss += t.weight * values[i];
         });
         if (!res.gradsFinite) {
           throw new NonFiniteLossError(`training ${model.name} stopped: the gradient is not finite at epoch ${epoch + 1}, batch ${steps + 1} ` +
@@ -224,34 +248,85 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
             `${useCache && epoch > 0 ? `The last good checkpoint (epoch ${epoch}) is kept at ${file}.` : 'No checkpoint was written.'} ` +
             'Look for a sqrt or division at 0 in a penalty, or lower the learning rate.');
         }
+        lossSum += stepLoss;
+        initialLoss ??= stepLoss;
         steps++;
+        hot = stepLoss > LOSS_LIMIT ? hot + 1 : 0;
+        const exploded = stepDivergence({
+          model: model.name, epoch: epoch + 1, hot, stepLoss, step: steps, initialLoss, numClasses, terms: opts.terms,
+          termValues: Object.fromEntries(opts.terms.map((t, i) => [t.name, values[i]])), optimizer: cfg.optimizer, ...kept(epoch),
+        });
+        if (exploded) throw new DivergenceError(exploded);
         bar?.tick(1, `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`);
         // A notebook's progress redraws leave the kernel only when the event loop turns (zeromq under tslab): let it, ~1/s.
         await turnEventLoop();
       }
+      const weightChange = relativeChange(before, model.variables);
+      tf.dispose(before);
+      before = [];
       const rec: EpochRecord = {
         epoch: epoch + 1, loss: lossSum / steps, terms: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])),
         trainAcc: accuracy(model, data, 'train', Math.min(cfg.evalSize ?? 1000, data.size('train'))),
         testAcc: accuracy(model, data, 'test', Math.min(cfg.evalSize ?? data.size('test'), data.size('test'))),
-        seconds: (Date.now() - te) / 1000, lr,
+        seconds: (Date.now() - te) / 1000, lr, weightChange,
       };
+      const diverged = epochDivergence({
+        model: model.name, epoch: epoch + 1, loss: rec.loss, previousLoss: history[history.length - 1]?.loss, initialLoss: initialLoss ?? rec.loss,
+        numClasses, weightChange, termValues: rec.terms, terms: opts.terms, optimizer: cfg.optimizer, ...kept(epoch),
+      });
+      if (diverged) {
+        const err = new DivergenceError(diverged);
+        err.history = [...history, rec];
+        throw err;
+      }
       history.push(rec);
       opts.onEpoch?.(rec);
-      if (useCache) {
+      const last = epoch + 1 === cfg.epochs;
+      if (last) checks = trainingChecks(history, numClasses);
+      // A run that ends at chance accuracy is not a trained model: its last epoch is not saved, so it is never cached as done.
+      const atChance = last && checks.some((c) => c.name === 'above-chance' && !c.pass);
+      if (useCache && !atChance) {
         const os = opt.state();
         await saveCheckpoint(file, {
-          key, epoch: epoch + 1, done: epoch + 1 === cfg.epochs, optimizerStep: os.step, history,
-          meta: { model: model.name, trainSeconds: priorSeconds + (Date.now() - t0) / 1000 },
+          key, epoch: epoch + 1, done: last, optimizerStep: os.step, history,
+          meta: { model: model.name, trainSeconds: priorSeconds + (Date.now() - t0) / 1000, initialLoss, ...(last ? { checks } : {}) },
         }, { variables: model.variables, state: model.state, optimizer: os.tensors });
       }
+      if (last) endWarnings.push(...checks.filter((c) => !c.pass).map((c) => `${model.name}: ${c.detail}`));
+      if (atChance && useCache) {
+        endWarnings.push(`${model.name}: not cached as a finished model (accuracy at chance); ` +
+          `${epoch > 0 ? `the epoch-${epoch} checkpoint is kept and a rerun retrains the last epoch from it` : 'no checkpoint was written'}`);
+      }
     }
+  } catch (e) {
+    if (e instanceof DivergenceError && e.history.length === 0) e.history = [...history];
+    throw e;
   } finally {
     // Also on a NaN stop or an interruption: no optimizer state leaks, the bar is closed, the last good checkpoint stays.
+    tf.dispose(before);
     bar?.done();
     opt.dispose();
     model.mode = 'eval';
   }
-  return { history, fromCache: false, trainSeconds: priorSeconds + (Date.now() - t0) / 1000, checkpoint: file, key };
+  for (const w of endWarnings) {
+    warnings.push(w);
+    if (!opts.quiet) warnAlways(w);
+  }
+  return { history, fromCache: false, trainSeconds: priorSeconds + (Date.now() - t0) / 1000, checkpoint: file, key, checks, warnings };
+}
+
+/**
+ * L2 norm of (after - before) over all weights / L2 norm of before (0 when nothing moved, also from zero weights). Each norm
+ * is computed as max|.| * ||./max|.||| so that squares of large weights cannot overflow float32 (a diverged run has those).
+ */
+function relativeChange(before: tf.Tensor[], after: tf.Variable[]): number {
+  const read = (f: () => tf.Tensor[]) => { const t = tf.tidy(() => tf.stack(f())); const v = Array.from(t.dataSync()); t.dispose(); return v; };
+  const diffs = () => after.map((v, i) => tf.sub(v, before[i]));
+  const [dm, bm] = read(() => [tf.max(tf.stack(diffs().map((d) => tf.max(tf.abs(d))))), tf.max(tf.stack(before.map((b) => tf.max(tf.abs(b)))))]);
+  if (dm === 0) return 0;
+  if (bm === 0) return Infinity;
+  const [ds, bs] = read(() => [tf.addN(diffs().map((d) => tf.sum(tf.square(tf.div(d, dm))))), tf.addN(before.map((b) => tf.sum(tf.square(tf.div(b, bm)))))]);
+  return (dm * Math.sqrt(ds)) / (bm * Math.sqrt(bs));
 }
 
 /** A checkpoint written for other shapes (the model code changed under the same key) is not loaded: it is retrained. */
