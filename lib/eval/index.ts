@@ -4,3 +4,4 @@ export * from './card';
 export * from './curves';
 export * from './transfer';
 export * from './convergence';
+export * from './claims';
