@@ -18,6 +18,8 @@ export interface TrainedModel {
   seed: number;
   model: SequentialModel;
   result: TrainResult;
+  /** result.warnings: failed end-of-run checks (loss rising, accuracy near chance) and cache warnings; empty when all is well. */
+  warnings: string[];
 }
 
 export interface TrainMethodsOptions {
@@ -45,9 +47,10 @@ export async function trainMethods(methods: Method[], opts: TrainMethodsOptions)
       const cfg: TrainConfig = { ...opts.train, ...(opts.trainFor?.(method) ?? {}), seed };
       const result = await train(model, opts.data, cfg, { terms: method.terms(), modelKey: { spec: opts.model, method: method.id }, cache: opts.cache });
       const last = result.history[result.history.length - 1];
+      const n = result.warnings.length;
       (opts.log ?? console.log)(`${method.label} (seed ${seed}): test accuracy ${(100 * last.testAcc).toFixed(2)}%, ` +
-        `${result.fromCache ? 'from cache' : `trained in ${result.trainSeconds.toFixed(0)} s`}`);
-      out.push({ method, seed, model, result });
+        `${result.fromCache ? 'from cache' : `trained in ${result.trainSeconds.toFixed(0)} s`}${n ? `, ${n} warning${n > 1 ? 's' : ''} (see above)` : ''}`);
+      out.push({ method, seed, model, result, warnings: result.warnings });
     }
   }
   return out;
@@ -61,4 +64,9 @@ export function historyRows(h: EpochRecord[]): ({ epoch: number } & Record<strin
 /** Mean wall time per epoch of a training run. */
 export function secondsPerEpoch(r: TrainResult): number {
   return r.history.reduce((a, e) => a + e.seconds, 0) / Math.max(1, r.history.length);
+}
+
+/** One row per run and end-of-run check (lib/train/checks.ts), for a table that shows which runs trained properly. */
+export function trainingCheckRows(trained: TrainedModel[]): { method: string; seed: number; check: string; pass: boolean; detail: string }[] {
+  return trained.flatMap((t) => t.result.checks.map((c) => ({ method: t.method.label, seed: t.seed, check: c.name, pass: c.pass, detail: c.detail })));
 }
