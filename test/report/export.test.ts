@@ -1,18 +1,18 @@
-// Figures on disk through headless chromium: one browser launch for the whole file.
+// Figures on disk through headless chromium: which browser (GRADREG_CHROMIUM, system, npm), then one launch for the rest of the file.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { accuracyVsEps, imageGrid } from '../../lib/report/figures';
-import { browserOpen, closeBrowser, withBrowserPage } from '../../lib/report/browser';
+import { browserInfo, browserOpen, chromiumCandidates, closeBrowser, launchFailure, systemChromiums, withBrowserPage } from '../../lib/report/browser';
 import { saveFigure } from '../../lib/report/output';
 import { figureFragment } from '../../lib/report/html';
 import { decodePng, pixelAt, pixelVariance } from './png';
 import { assertWellFormedXml } from './xml';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-figs-'));
-const savedEnv = { dir: process.env.GRADREG_FIGURES_DIR, chromium: process.env.GRADREG_CHROMIUM };
+const savedEnv = { dir: process.env.GRADREG_FIGURES_DIR };
 
 before(() => {
   delete process.env.GRADREG_NOTEBOOK;
@@ -30,21 +30,88 @@ const curves = accuracyVsEps([
   { name: 'input-gradient', eps: [0, 0.1, 0.2, 0.3], acc: [0.987, 0.7654, 0.3141, 0.0123], accStd: [0.002, 0.011, 0.02, 0.004] },
 ], { title: 'MNIST, Linf PGD' });
 
-test('a missing chromium gives an error naming apt-get install chromium and GRADREG_CHROMIUM, and writes nothing', async () => {
-  process.env.GRADREG_CHROMIUM = path.join(root, 'no-such-chromium');
+/** Runs fn with env vars set (undefined: unset), then restores them. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (v: Record<string, string | undefined>) => {
+    for (const [k, x] of Object.entries(v)) { if (x === undefined) delete process.env[k]; else process.env[k] = x; }
+  };
+  apply(vars);
   try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+function fakeBrowserDir(script: string): string {
+  const dir = fs.mkdtempSync(path.join(root, 'bin-'));
+  fs.writeFileSync(path.join(dir, 'chromium'), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  return dir;
+}
+
+test('GRADREG_CHROMIUM pointing nowhere is an error naming it and the fix (no silent fallback), and writes nothing', async () => {
+  await withEnv({ GRADREG_CHROMIUM: path.join(root, 'no-such-chromium') }, async () => {
+    await closeBrowser();
     await assert.rejects(saveFigure(curves, 'nb-missing', 'acc', { formats: ['png'] }), (e: Error) => {
-      assert.match(e.message, /apt-get install chromium/);
-      assert.match(e.message, /GRADREG_CHROMIUM/);
-      assert.match(e.message, /no-such-chromium/);
+      assert.match(e.message, /no-such-chromium \(GRADREG_CHROMIUM\) failed: not found/);
+      assert.match(e.message, /unset GRADREG_CHROMIUM/);
+      assert.match(e.message, /npm ci/);
       return true;
     });
     assert.equal(fs.existsSync(path.join(root, 'nb-missing')), false);
     assert.equal(browserOpen(), false, 'a failed launch must not be cached');
-  } finally {
-    if (savedEnv.chromium === undefined) delete process.env.GRADREG_CHROMIUM;
-    else process.env.GRADREG_CHROMIUM = savedEnv.chromium;
-  }
+  });
+});
+
+test('browser order: GRADREG_CHROMIUM alone, else system browsers on PATH, then the npm one; GRADREG_IGNORE_SYSTEM=1 hides the system', () => {
+  const dir = fakeBrowserDir('exit 0');
+  const npm = path.join('node_modules', '.cache', 'gradreg', 'chromium-');
+  assert.deepEqual(chromiumCandidates({ GRADREG_CHROMIUM: '/opt/c', PATH: dir }), [{ source: 'GRADREG_CHROMIUM', path: '/opt/c' }]);
+  const both = chromiumCandidates({ PATH: dir });
+  assert.deepEqual(both.map((c) => c.source), ['system', 'npm']);
+  assert.equal(both[0].path, path.join(dir, 'chromium'));
+  assert.ok(both[1].path.includes(npm), both[1].path);
+  assert.deepEqual(chromiumCandidates({ PATH: dir, GRADREG_IGNORE_SYSTEM: '1' }).map((c) => c.source), ['npm']);
+  fs.writeFileSync(path.join(dir, 'google-chrome'), 'not executable', { mode: 0o644 });
+  assert.deepEqual(systemChromiums({ PATH: dir }), [path.join(dir, 'chromium')]);
+});
+
+test('a launch failure from a missing system library names the Debian package and npm run setup', () => {
+  const msg = 'browserType.launch: Browser closed.\n/x/chromium: error while loading shared libraries: libnss3.so: cannot open shared object file';
+  assert.match(launchFailure(msg), /libnss3\.so is missing: `sudo apt-get install -y libnss3` \(`npm run setup` does it\)/);
+  assert.match(launchFailure('x: error while loading shared libraries: libplc4.so: cannot'), /apt-get install -y libnspr4/);
+  assert.match(launchFailure('x: error while loading shared libraries: libfoo.so.9: cannot'), /apt-file search libfoo\.so\.9/);
+  assert.equal(launchFailure('\nfirst line\nsecond'), 'first line');
+});
+
+test('without any system browser (GRADREG_IGNORE_SYSTEM=1) a PNG renders with the npm Chromium alone, text included', async () => {
+  await withEnv({ GRADREG_IGNORE_SYSTEM: '1', GRADREG_CHROMIUM: undefined }, async () => {
+    await closeBrowser();
+    const files = await saveFigure(curves, 'nb-npm', 'acc', { formats: ['png'], width: 480, height: 320 });
+    assert.equal(browserInfo()?.source, 'npm');
+    const png = decodePng(fs.readFileSync(files.png!));
+    assert.equal(png.width, 480);
+    assert.equal(png.height, 320);
+    assert.ok(pixelVariance(png) > 50, 'PNG looks blank');
+    // The title is drawn (fonts found): dark pixels in the band above the plot area.
+    let dark = 0;
+    for (let y = 5; y < 45; y++) for (let x = 0; x < png.width; x++) if (pixelAt(png, x, y)[0] < 128) dark++;
+    assert.ok(dark > 50, `no title text drawn (${dark} dark pixels)`);
+    await closeBrowser();
+  });
+});
+
+test('a system browser that cannot start is skipped for the npm one', async () => {
+  const dir = fakeBrowserDir('echo "chromium: error while loading shared libraries: libnss3.so: cannot open shared object file" >&2; exit 127');
+  // PATH is only the fake folder (the real /usr/bin would add a working system chromium); the browser is spawned by absolute path.
+  await withEnv({ PATH: dir, GRADREG_IGNORE_SYSTEM: undefined, GRADREG_CHROMIUM: undefined }, async () => {
+    await closeBrowser();
+    assert.equal(chromiumCandidates()[0].path, path.join(dir, 'chromium'));
+    await saveFigure(curves, 'nb-npm', 'fallback', { formats: ['svg'] });
+    assert.equal(browserInfo()?.source, 'npm');
+    await closeBrowser();
+  });
 });
 
 test('saveFigure writes a real PNG of the requested size, a well-formed SVG and a self-contained HTML with the data', async () => {
