@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { LossTerm } from '../../lib/types';
+import type { LossTerm, Model } from '../../lib/types';
 import { loadMnist } from '../../lib/data';
 import { createModel, type ModelSpec } from '../../lib/models';
 import { crossEntropy } from '../../lib/tf/safe-ops';
@@ -51,7 +51,7 @@ test('a term edited under the same name (no config) changes the key and is retra
 
 test('a term that cannot be keyed turns the cache off with a warning (no checkpoint), unless it has a cacheId', async () => {
   await useBackend('wasm');
-  const bound: LossTerm = { name: 'bound', weight: 1, value: function (this: { s: number }, m, x, y) { return tf.mul(crossEntropy(m.logits(x), y), this.s) as tf.Scalar; }.bind({ s: 1 }) };
+  const bound: LossTerm = { name: 'bound', weight: 1, value: function (this: { s: number }, m: Model, x: tf.Tensor4D, y: tf.Tensor1D) { return tf.mul(crossEntropy(m.logits(x), y), this.s) as tf.Scalar; }.bind({ s: 1 }) };
   const logged: string[] = [];
   const before = fs.existsSync(path.join(process.env.GRADREG_DATA!, 'checkpoints')) ? fs.readdirSync(path.join(process.env.GRADREG_DATA!, 'checkpoints')).length : 0;
   const r = await train(make(), data, { ...cfg, seed: 6 }, { terms: [bound], modelKey: spec, quiet: true, log: (s) => logged.push(s) });
