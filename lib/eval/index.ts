@@ -4,4 +4,6 @@ export * from './card';
 export * from './curves';
 export * from './transfer';
 export * from './convergence';
+export * from './cache';
+export * from './protocol';
 export * from './claims';

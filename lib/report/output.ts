@@ -20,7 +20,8 @@ export function repoRoot(): string {
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-function checkFileName(where: string, field: string, v: unknown): string {
+/** A plain file name (letters, digits, '.', '_', '-'; no folders, no '..'): the rule for every file the kit writes. */
+export function checkFileName(where: string, field: string, v: unknown): string {
   if (typeof v !== 'string' || !SAFE_NAME.test(v) || v.includes('..')) {
     throw new Error(`${where}: ${field} ${JSON.stringify(v)} is not a plain file name; use letters, digits, '.', '_' and '-' (e.g. '01-gradient-penalty')`);
   }
