@@ -65,5 +65,6 @@ if (only.length === 0) {
   else { failed++; console.log(`notebook runner exited with code ${nb.code} without a summary`); }
 }
 
-console.log(`${passed} passed, ${failed} failed`);
+// Skipped tests (optional parts not installed, each with its reason above) show on the last line too.
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed ? 1 : 0);

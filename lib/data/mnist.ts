@@ -6,6 +6,7 @@ import { InMemoryDataSet } from './dataset';
 import { downloadFile, stderrProgress } from './download';
 import { CorruptFileError, maybeGunzip, parseIdx } from './idx';
 import { dataDir } from './paths';
+import { ignoreSystem } from '../util/system';
 import { readFileChecked } from '../util/writable';
 
 const FILES = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'] as const;
@@ -87,17 +88,19 @@ export const FASHION_FETCH_COMMAND = 'npx tsx lib/data/fetch.ts fashion-mnist';
 /** Where Fashion-MNIST is looked for, in order: the data folder (raw or .gz), then Debian's package. */
 export function fashionCandidates(name: FileName, opts: { dataDir?: string; systemDir?: string } = {}): string[] {
   const own = path.join(opts.dataDir ?? dataDir(), 'fashion-mnist');
-  return [path.join(own, name), path.join(own, `${name}.gz`), path.join(opts.systemDir ?? FASHION_SYSTEM_DIR, `${name}.gz`)];
+  const sys = opts.systemDir ?? (ignoreSystem() ? undefined : FASHION_SYSTEM_DIR); // GRADREG_IGNORE_SYSTEM=1: a fresh machine
+  return [path.join(own, name), path.join(own, `${name}.gz`), ...(sys ? [path.join(sys, `${name}.gz`)] : [])];
 }
 
 /** Full Fashion-MNIST: GRADREG_DATA or data/, then Debian's dataset-fashion-mnist, else downloaded into data/fashion-mnist/. */
 export async function loadFashionMnist(opts: FashionMnistOptions = {}): Promise<InMemoryDataSet> {
   const own = path.join(opts.dataDir ?? dataDir(), 'fashion-mnist');
-  const key = `fashion-mnist:${own}:${opts.systemDir ?? FASHION_SYSTEM_DIR}`;
+  const key = `fashion-mnist:${own}:${opts.systemDir ?? (ignoreSystem() ? '' : FASHION_SYSTEM_DIR)}`;
   const hit = cache.get(key);
   if (hit) return hit;
   const base = opts.baseUrl ?? FASHION_URL;
-  const fix = `To get it: \`apt-get install dataset-fashion-mnist\`, or \`${FASHION_FETCH_COMMAND}\` (downloads from ${base}), or place the four .gz files in ${own}.`;
+  const fix = `To get it: \`npm run setup\` (installs Debian's package: \`sudo apt-get install dataset-fashion-mnist\`), or with internet access ` +
+    `\`${FASHION_FETCH_COMMAND}\` (downloads from ${base}), or place the four .gz files in ${own}.`;
   for (const f of FILES) {
     if (fashionCandidates(f, opts).some((c) => fs.existsSync(c)) || opts.download === false) continue;
     const url = `${base}${f}.gz`;

@@ -15,7 +15,7 @@ const hasTorch = fs.existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch
 
 for (const backend of TEST_BACKENDS) {
   test(`bench workloads match bench/reference.py (PyTorch) on ${backend}: losses and weight-gradient norms`,
-    { skip: hasTorch ? false : `${PYTHON} cannot import torch (apt-get install python3-torch)` }, async () => {
+    { skip: hasTorch ? false : `optional: ${PYTHON} cannot import torch; \`npm run setup\` as root installs python3-torch (or \`sudo apt-get install -y python3-torch\`)` }, async () => {
       await useBackend(backend);
       const batch = 4;
       const net = referenceNet(7);

@@ -22,7 +22,7 @@ test('writeKernelspec writes a kernel.json with absolute node and tslab paths', 
 // Jupyter's own client (what JupyterLab uses) starting our kernelspec; needs Debian's jupyter-nbconvert or pip's nbconvert.
 const hasNbconvert = spawnSync('jupyter', ['nbconvert', '--version'], { stdio: 'ignore' }).status === 0;
 
-test('Jupyter itself runs a notebook with the kernelspec (nbconvert --execute)', { skip: hasNbconvert ? false : 'jupyter nbconvert is not installed' }, () => {
+test('Jupyter itself runs a notebook with the kernelspec (nbconvert --execute)', { skip: hasNbconvert ? false : 'optional: jupyter nbconvert is not installed; `npm run setup` as root installs jupyter-nbconvert (or `sudo apt-get install -y jupyter-nbconvert`)' }, () => {
   const dir = writeKernelspec(fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-kspec-')));
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-nbconvert-'));
   const r = spawnSync('jupyter', ['nbconvert', '--to', 'notebook', '--execute', `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
