@@ -5,7 +5,7 @@ import type { LossTerm } from '../types';
 
 /** An epoch's mean total loss above this is divergence, whatever the initial loss (a classifier's loss starts near ln C). */
 export const LOSS_LIMIT = 1e6;
-/** This many consecutive steps above LOSS_LIMIT stop the run mid-epoch (no need to finish a long epoch that exploded). */
+/** After this many steps of an epoch, a mean loss above LOSS_LIMIT stops the run mid-epoch (no need to finish a long epoch). */
 export const LOSS_LIMIT_STEPS = 20;
 /** An epoch's mean loss above this multiple of max(first step's loss, ln C), two epochs in a row, is divergence. */
 export const LOSS_GROWTH_LIMIT = 1000;
@@ -77,13 +77,11 @@ export function epochDivergence(h: EpochHealth): string | undefined {
   return undefined;
 }
 
-/** A sentence when `hot` consecutive steps were above LOSS_LIMIT (checked mid-epoch), else undefined. */
-export function stepDivergence(h: Omit<EpochHealth, 'loss' | 'previousLoss' | 'weightChange'> & { hot: number; stepLoss: number; step: number }): string | undefined {
-  if (h.hot < LOSS_LIMIT_STEPS) return undefined;
+/** The sentence for a mean loss above LOSS_LIMIT over the first `steps` (>= LOSS_LIMIT_STEPS) steps of an epoch. */
+export function stepDivergence(h: Omit<EpochHealth, 'loss' | 'previousLoss' | 'weightChange'> & { meanLoss: number; steps: number }): string {
   const big = largestTerm(h.terms, h.termValues);
   const fix = h.initialLoss > LOSS_LIMIT
     ? `The loss was already ${fmt(h.initialLoss)} at the first step: the weight of ${big.text} is out of scale; lower it.`
-    : `Lower optimizer.lr (now ${fmt(h.optimizer.lr)}), or the weight of the largest term ${big.text}.`;
-  return `training ${h.model} diverged in epoch ${h.epoch}: the total loss was above ${fmt(LOSS_LIMIT)} for ${h.hot} steps in a row ` +
-    `(${fmt(h.stepLoss)} at batch ${h.step}). ${fix} ${tail(h)}`;
+    : `The loss grew from ${fmt(h.initialLoss)} at the first step: lower optimizer.lr (now ${fmt(h.optimizer.lr)}), or the weight of the largest term ${big.text}.`;
+  return `training ${h.model} diverged in epoch ${h.epoch}: the mean total loss over its first ${h.steps} steps is ${fmt(h.meanLoss)}, above ${fmt(LOSS_LIMIT)}. ${fix} ${tail(h)}`;
 }

@@ -11,7 +11,7 @@ import { createOptimizer, learningRate, type OptimizerConfig, type ScheduleConfi
 import { accuracy } from './accuracy';
 import { augmentBatch, type AugmentConfig } from './augment';
 import { trainKey, UncacheableError } from './cache-key';
-import { DivergenceError, epochDivergence, LOSS_LIMIT, NonFiniteLossError, stepDivergence } from './divergence';
+import { DivergenceError, epochDivergence, LOSS_LIMIT, LOSS_LIMIT_STEPS, NonFiniteLossError, stepDivergence } from './divergence';
 import { trainingChecks, type TrainingCheck } from './checks';
 import { eventLoopTurner } from '../util/event-loop';
 
@@ -181,7 +181,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
         opt.dispose();
         model.mode = 'eval';
         say(`${model.name}: loaded from cache (${path.relative(process.cwd(), file)})`);
-        const checks = (ck.header.meta.checks as TrainingCheck[] | undefined) ?? trainingChecks(history, numClasses);
+        const checks = (ck.header.meta.checks as TrainingCheck[] | undefined) ?? (history.length ? trainingChecks(history, numClasses) : []);
         for (const c of checks.filter((c) => !c.pass)) {
           warnings.push(`${model.name}: ${c.detail}`);
           if (!opts.quiet) warnAlways(warnings[warnings.length - 1]);
@@ -215,7 +215,6 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
       const sums: Record<string, number> = Object.fromEntries(opts.terms.map((t) => [t.name, 0]));
       let lossSum = 0;
       let steps = 0;
-      let hot = 0; // consecutive steps with a total loss above LOSS_LIMIT
       let lr = cfg.optimizer.lr;
       before = model.variables.map((v) => tf.clone(v));
       const augRng = makeRng(deriveSeed(cfg.seed, epoch, 0xa11));
@@ -251,12 +250,13 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
         lossSum += stepLoss;
         initialLoss ??= stepLoss;
         steps++;
-        hot = stepLoss > LOSS_LIMIT ? hot + 1 : 0;
-        const exploded = stepDivergence({
-          model: model.name, epoch: epoch + 1, hot, stepLoss, step: steps, initialLoss, numClasses, terms: opts.terms,
-          termValues: Object.fromEntries(opts.terms.map((t, i) => [t.name, values[i]])), optimizer: cfg.optimizer, ...kept(epoch),
-        });
-        if (exploded) throw new DivergenceError(exploded);
+        // A long epoch that exploded is not run to its end (one batch may be 0 or huge: the mean over the steps so far decides).
+        if (steps >= LOSS_LIMIT_STEPS && lossSum / steps > LOSS_LIMIT) {
+          throw new DivergenceError(stepDivergence({
+            model: model.name, epoch: epoch + 1, meanLoss: lossSum / steps, steps, initialLoss, numClasses, terms: opts.terms,
+            termValues: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])), optimizer: cfg.optimizer, ...kept(epoch),
+          }));
+        }
         bar?.tick(1, `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`);
         // A notebook's progress redraws leave the kernel only when the event loop turns (zeromq under tslab): let it, ~1/s.
         await turnEventLoop();

@@ -38,6 +38,11 @@ test('lr 1e6: training stops naming optimizer.lr, writes no checkpoint, and a re
   assert.equal((err as DivergenceError).history.length, 1, 'the diverged epoch is on the error for inspection');
   assert.deepEqual(checkpoints(), []);
   await assert.rejects(run(), DivergenceError);
+  // A long epoch is not run to its end: a mean above 1e6 over its first 20 steps stops it.
+  const m = make();
+  await assert.rejects(train(m, data, { ...cfg, batchSize: 4, optimizer: { kind: 'adam', lr: 1e6 } }, { terms: [crossEntropyTerm()], modelKey: spec, quiet: true }),
+    (e: Error) => e instanceof DivergenceError && /diverged in epoch 1: the mean total loss over its first 20 steps is [\d.]+e\+\d+, above 1\.00e\+6\. .*optimizer\.lr \(now 1\.00e\+6\)/.test(e.message));
+  m.dispose();
   assert.equal(tf.memory().numTensors, live, 'a stopped run leaks tensors');
 });
 
