@@ -11,6 +11,12 @@
 //   total (DeepFool's); candidates are the top-`candidates` other classes of the current logits; optional eps clamps every
 //   flow component to [-eps, eps] grid units (the flow-PGD budget). Targeted: one candidate, the target, against the current
 //   top class. `runWithFlow` reports the flow in grid units and pixels.
+// Bounded mode (eps finite), as used by the strong flow protocol: tau is projected into the eps box after every step, and
+//   examples still correct at the end try their field scaled up along its direction (ADEF_LINE_SEARCH: x1.5 .. x30, clamped to
+//   the box; the first scale that fools is kept): under a budget fooling within eps is the goal, not the minimal field.
+//   Measured on the small MNIST MLP of test/attacks/small-models.ts (100 test images it classifies correctly, wasm, eps 0.05
+//   grid units = 0.675 px, the other defaults): robust accuracy 19% without either (overshoot 0.2: 15%, 1: 10%; projection
+//   alone: 20%), 3% with both; strong flow PGD (20 steps x 5 restarts) 3%, paper-protocol flow PGD 10%.
 import * as tf from '@tensorflow/tfjs';
 import type { AttackRunOptions, Model } from '../types';
 import { warp, type WarpPadding } from '../tf/warp';
@@ -30,7 +36,12 @@ export interface AdefConfig {
   eps?: number;
   padding?: WarpPadding;
   targeted?: boolean;
+  /** Bounded mode only: scales tried, in order, on the final field of an example still correct (default ADEF_LINE_SEARCH). */
+  lineSearch?: number[];
 }
+
+/** The scales of the bounded-mode line search along ADef's field. */
+export const ADEF_LINE_SEARCH: readonly number[] = [1.5, 2, 3, 5, 10, 30];
 
 /** Each flow channel of [B,H,W,2] convolved with a normalized Gaussian (zero padding, symmetric: <g, S g> >= 0 up to truncation). */
 export function smoothFlow(flow: tf.Tensor4D, sigma: number): tf.Tensor4D {
@@ -59,6 +70,10 @@ export function adef(config: AdefConfig = {}): FlowAttack {
   const overshoot = checkNonNegative('overshoot', config.overshoot ?? 0.02);
   const { eps, padding } = checkFlowBudget('adef', config.eps, config.padding);
   const targeted = config.targeted ?? false;
+  const lineSearch = config.lineSearch ?? (Number.isFinite(eps) ? ADEF_LINE_SEARCH : []);
+  if (!(Array.isArray(lineSearch) && lineSearch.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 1))) {
+    throw new Error(`adef: lineSearch must be a list of finite scales > 1, got ${JSON.stringify(config.lineSearch)}`);
+  }
   const runWithFlow = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D, opts: AttackRunOptions = {}): FlowAttackResult => {
     const targets = targeted ? opts.targets : undefined;
     if (targeted && !targets) throw new Error('adef: a targeted attack needs opts.targets');
@@ -127,13 +142,31 @@ export function adef(config: AdefConfig = {}): FlowAttack {
         }
         // Examples already fooled stop moving.
         const active = tf.tensor(Float32Array.from(done, (d) => (d ? 0 : 1)), [b, 1, 1, 1]);
-        const next = tf.tidy(() => tf.add(tau, tf.mul(bestStep, active))) as tf.Tensor4D;
+        // Bounded: tau is projected back into the eps box, so the next linearization starts from a point the budget allows
+        // (without it tau drifts outside, the clamped evaluation stops changing and the attack stalls).
+        const next = tf.tidy(() => clampPixelFlow(tf.add(tau, tf.mul(bestStep, active)) as tf.Tensor4D, eps)) as tf.Tensor4D;
         tf.dispose([active, bestStep, fromT, fp, tau]);
         tau = next;
         opts.onProgress?.(it + 1, maxIter);
       }
-      const fp = evalFlow();
+      let fp = evalFlow();
       tau.dispose();
+      if (Number.isFinite(eps) && lineSearch.length > 0) {
+        // Bounded: a minimal deformation is not the goal, fooling within eps is. Examples still correct try their field scaled
+        // up along its direction (clamped to the box); the first scale that fools is kept.
+        let pending = Uint8Array.from(tf.tidy(() => isFooled(model.logits(deformed(fp)), y, targets)), (d) => 1 - d);
+        for (const sc of lineSearch) {
+          if (!pending.some((p) => p)) break;
+          const cand = tf.tidy(() => clampPixelFlow(tf.mul(fp, sc) as tf.Tensor4D, eps));
+          const hit = tf.tidy(() => isFooled(model.logits(deformed(cand)), y, targets));
+          const take = Uint8Array.from(pending, (p, i) => p & hit[i]);
+          const mask = tf.tensor(take, [b, 1, 1, 1], 'bool');
+          const nf = tf.tidy(() => tf.where(tf.broadcastTo(mask, fp.shape), cand, fp)) as tf.Tensor4D;
+          tf.dispose([mask, cand, fp]);
+          fp = nf;
+          pending = Uint8Array.from(pending, (p, i) => p & (1 - take[i]));
+        }
+      }
       flowOut = pixelFlowToGrid(fp);
       fp.dispose();
       return tf.tidy(() => tf.clipByValue(warp(x, flowOut!, { padding }), 0, 1)) as tf.Tensor4D;
@@ -143,7 +176,7 @@ export function adef(config: AdefConfig = {}): FlowAttack {
   return {
     name: targeted ? 'adef-targeted' : 'adef',
     threat: { norm: 'flow', eps, targeted },
-    config: { sigma, maxIter, candidates, overshoot, eps, padding, targeted },
+    config: { sigma, maxIter, candidates, overshoot, eps, padding, targeted, lineSearch: [...lineSearch] },
     runWithFlow,
     run(model, x, y, opts) {
       const r = runWithFlow(model, x, y, opts);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attack } from '../types';
 import { deriveSeed } from '../data/rng';
-import { ascentDirection, checkEps, checkOneOf, checkPositiveInt, keepBetter, lossAndGradient, project, randomStart, runChecked } from './base';
+import { ascentDirection, checkOneOf, checkPixelEps, checkPositiveInt, keepBetter, lossAndGradient, project, randomStart, runChecked } from './base';
 
 export interface ApgdConfig {
   norm?: 'linf' | 'l2';
@@ -28,7 +28,7 @@ export function apgdCheckpoints(n: number): number[] {
 
 export function apgd(config: ApgdConfig): Attack {
   const norm = checkOneOf('apgd', 'norm', config.norm ?? 'linf', ['linf', 'l2'] as const);
-  const eps = checkEps('apgd', config.eps);
+  const eps = checkPixelEps('apgd', norm, config.eps);
   const steps = checkPositiveInt('apgd', 'steps', config.steps ?? 100);
   const restarts = checkPositiveInt('apgd', 'restarts', config.restarts ?? 1);
   const loss = checkOneOf('apgd', 'loss', config.loss ?? 'ce', ['ce', 'dlr'] as const);

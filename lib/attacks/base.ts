@@ -15,6 +15,23 @@ export function checkEps(attack: string, eps: number): number {
   return eps;
 }
 
+/**
+ * Warns (console.warn, once per attack construction) when a pixel-norm budget exceeds 1: inputs live in [0,1], so `eps: 8` almost
+ * always meant 8/255, and an Linf budget above 1 allows any image. A warning, not an error: large L2/L1 radii can be intended.
+ */
+export function warnPixelEps(attack: string, norm: 'linf' | 'l2' | 'l1', eps: number): void {
+  if (!(Number.isFinite(eps) && eps > 1)) return;
+  console.warn(`${attack}: eps ${eps} on [0,1] pixels (${norm}): did you mean ${eps}/255 = ${+(eps / 255).toFixed(5)}? `
+    + (norm === 'linf' ? 'An Linf budget above 1 allows any image in [0,1].' : `Ignore this if an ${norm} radius above 1 is intended.`));
+}
+
+/** checkEps for budgets in [0,1] pixel units, with the eps > 1 warning. */
+export function checkPixelEps(attack: string, norm: 'linf' | 'l2' | 'l1', eps: number): number {
+  checkEps(attack, eps);
+  warnPixelEps(attack, norm, eps);
+  return eps;
+}
+
 export function checkPositiveInt(attack: string, name: string, v: number): number {
   if (!(Number.isInteger(v) && v > 0)) throw new Error(`${attack}: ${name} must be a positive integer, got ${v}`);
   return v;
@@ -75,6 +92,63 @@ export function lossAndGradient(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, lo
   const correct = tf.tidy(() => tf.equal(tf.argMax(logitsOut!, 1), y).toFloat()) as tf.Tensor1D;
   logitsOut!.dispose();
   return { grad, loss: lossOut!, correct };
+}
+
+/** 1 where the attack succeeded on that example: misclassified (untargeted) or classified as the target (targeted). [B] float. */
+export function successOf(logits: tf.Tensor2D, y: tf.Tensor1D, targets?: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => (targets ? tf.equal(tf.argMax(logits, 1), targets) : tf.notEqual(tf.argMax(logits, 1), y)).toFloat() as tf.Tensor1D);
+}
+
+/**
+ * One attack iterate, scored: the gradient of the summed loss w.r.t. `v` (an image, or a flow field) where the logits are
+ * `logitsOf(v)`, and per example the loss and whether the attack succeeds there. With `withGrad` false only a forward pass.
+ */
+export function scoreIterate(logitsOf: (v: tf.Tensor4D) => tf.Tensor2D, v: tf.Tensor4D, y: tf.Tensor1D, loss: AttackLoss, targets: tf.Tensor1D | undefined,
+  withGrad: boolean): { grad?: tf.Tensor4D; loss: tf.Tensor1D; fooled: tf.Tensor1D } {
+  if (!withGrad) {
+    return tf.tidy(() => {
+      const logits = logitsOf(v);
+      return { loss: attackLoss(logits, y, loss, targets), fooled: successOf(logits, y, targets) };
+    });
+  }
+  let lossOut: tf.Tensor1D | undefined;
+  let fooledOut: tf.Tensor1D | undefined;
+  const grad = tf.grad((vv: tf.Tensor) => {
+    const logits = logitsOf(vv as tf.Tensor4D);
+    const l = attackLoss(logits, y, loss, targets);
+    lossOut = tf.keep(l.clone());
+    fooledOut = tf.keep(successOf(logits, y, targets));
+    return tf.sum(l);
+  })(v) as tf.Tensor4D;
+  return { grad, loss: lossOut!, fooled: fooledOut! };
+}
+
+/**
+ * Per-example best point of a run (an image or a flow, [B,...]): `offer` keeps, per example, the better of the current best and a
+ * new scored candidate (keepBetter's rule). The tracker owns its tensors; `offer` disposes nothing it is given.
+ */
+export class BestTracker {
+  private best?: { x: tf.Tensor4D; loss: tf.Tensor1D; fooled: tf.Tensor1D };
+
+  offer(x: tf.Tensor4D, loss: tf.Tensor1D, fooled: tf.Tensor1D): void {
+    if (!this.best) { this.best = tf.tidy(() => ({ x: x.clone(), loss: loss.clone(), fooled: fooled.clone() })); return; }
+    const nb = keepBetter(this.best, { x, loss, fooled });
+    tf.dispose([this.best.x, this.best.loss, this.best.fooled]);
+    this.best = nb;
+  }
+
+  /** Hands over the best point (the caller owns it) and forgets it. */
+  take(): { x: tf.Tensor4D; loss: tf.Tensor1D; fooled: tf.Tensor1D } {
+    if (!this.best) throw new Error('BestTracker: nothing was offered');
+    const b = this.best;
+    this.best = undefined;
+    return b;
+  }
+
+  dispose(): void {
+    if (this.best) tf.dispose([this.best.x, this.best.loss, this.best.fooled]);
+    this.best = undefined;
+  }
 }
 
 /** Clips onto the eps-ball around x (Linf or L2) and then onto [0,1]. */

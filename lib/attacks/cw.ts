@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../types';
 import { tanh } from '../tf/safe-ops';
-import { checkPositiveInt, project, runChecked } from './base';
+import { checkPositiveInt, project, runChecked, warnPixelEps } from './base';
 
 export interface CwConfig {
   /** Initial trade-off constant c (authors' code: 1e-3 with 10k steps; default 1 for short runs). */
@@ -85,6 +85,7 @@ export function cw(config: CwConfig = {}): Attack {
   const binarySteps = checkPositiveInt('cw', 'binarySteps', config.binarySteps ?? 5);
   const eps = config.eps ?? Infinity;
   if (!(eps >= 0)) throw new Error(`cw: eps must be >= 0 (an L2 budget in [0,1] pixel units) or Infinity, got ${eps}`);
+  warnPixelEps('cw', 'l2', eps);
   const targeted = config.targeted ?? false;
   return {
     name: targeted ? 'cw-l2-targeted' : 'cw-l2',

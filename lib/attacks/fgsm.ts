@@ -1,12 +1,12 @@
 // FGSM (Goodfellow et al. 2015): one signed-gradient step of size eps.
 import * as tf from '@tensorflow/tfjs';
 import type { Attack } from '../types';
-import { checkEps, lossAndGradient, project, runChecked } from './base';
+import { checkPixelEps, lossAndGradient, project, runChecked } from './base';
 
 export interface FgsmConfig { eps: number; targeted?: boolean }
 
 export function fgsm(config: FgsmConfig): Attack {
-  const eps = checkEps('fgsm', config.eps);
+  const eps = checkPixelEps('fgsm', 'linf', config.eps);
   return {
     name: config.targeted ? 'fgsm-targeted' : 'fgsm',
     threat: { norm: 'linf', eps, targeted: config.targeted ?? false },

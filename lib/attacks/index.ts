@@ -2,6 +2,8 @@ import type { Attack } from '../types';
 import { apgd, type ApgdConfig } from './apgd';
 import { fgsm, type FgsmConfig } from './fgsm';
 import { flowPgd, type FlowPgdConfig } from './flow-pgd';
+import { flowFgsm, type FlowFgsmConfig } from './flow-fgsm';
+import { flowSquare, type FlowSquareConfig } from './flow-square';
 import { mifgsm, pgd, type PgdConfig } from './pgd';
 import { square, type SquareConfig } from './square';
 import { cw, type CwConfig } from './cw';
@@ -14,6 +16,8 @@ export * from './pgd';
 export * from './apgd';
 export * from './square';
 export * from './flow-pgd';
+export * from './flow-fgsm';
+export * from './flow-square';
 export * from './cw';
 export * from './stadv';
 export * from './adef';
@@ -25,6 +29,8 @@ const ATTACKS = {
   apgd: (c: ApgdConfig) => apgd(c),
   square: (c: SquareConfig) => square(c),
   'flow-pgd': (c: FlowPgdConfig) => flowPgd(c),
+  'flow-fgsm': (c: FlowFgsmConfig) => flowFgsm(c),
+  'flow-square': (c: FlowSquareConfig) => flowSquare(c),
   cw: (c: CwConfig) => cw(c),
   stadv: (c: StAdvConfig) => stAdv(c),
   adef: (c: AdefConfig) => adef(c),

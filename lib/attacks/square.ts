@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../types';
 import { makeRng } from '../data/rng';
-import { attackLoss, checkEps, checkPositiveInt, runChecked } from './base';
+import { attackLoss, checkPixelEps, checkPositiveInt, runChecked } from './base';
 
 export interface SquareConfig {
   eps: number;
@@ -14,7 +14,7 @@ export interface SquareConfig {
 }
 
 /** The paper's schedule of the fraction of pixels changed per query (for 10k queries; rescaled to the query budget). */
-function pSelection(pInit: number, it: number, n: number): number {
+export function pSelection(pInit: number, it: number, n: number): number {
   const i = Math.floor((it / n) * 10000);
   const cuts = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
   let p = pInit;
@@ -28,7 +28,7 @@ function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, targets?: tf.Tens
 }
 
 export function square(config: SquareConfig): Attack {
-  const eps = checkEps('square', config.eps);
+  const eps = checkPixelEps('square', 'linf', config.eps);
   const queries = checkPositiveInt('square', 'queries', config.queries ?? 1000);
   const pInit = config.pInit ?? 0.05;
   if (!(typeof pInit === 'number' && pInit > 0 && pInit <= 1)) throw new Error(`square: pInit must be in (0, 1] (fraction of pixels in the first squares; paper: 0.05), got ${pInit}`);
