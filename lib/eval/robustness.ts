@@ -124,7 +124,7 @@ export function checkEvaluation(where: string, model: Model, data: EvalData, opt
 }
 
 /** Inputs of one batch starting at example `offset`: finite and in [0,1] (normalization belongs inside the model). */
-function checkInputs(where: string, x: tf.Tensor4D, offset: number): void {
+export function checkEvalInputs(where: string, x: tf.Tensor4D, offset: number): void {
   const { bad, lo, hi } = tf.tidy(() => {
     const flat = tf.reshape(x, [x.shape[0], -1]);
     const perEx = tf.any(tf.logicalNot(tf.isFinite(flat)), 1);
@@ -228,7 +228,7 @@ export function* robustnessSteps(model: Model, data: EvalData, attacks: Attack[]
   const digest = opts.cache ? new DataDigest() : undefined;
   for (let off = 0, it = evalBatches(data, n, bs), b = it.next(); !b.done; off += b.value.x.shape[0], b = it.next()) {
     try {
-      checkInputs(where, b.value.x, off);
+      checkEvalInputs(where, b.value.x, off);
       digest?.add(b.value.x, b.value.y);
     } finally {
       tf.dispose([b.value.x, b.value.y]);
@@ -373,7 +373,7 @@ export function noiseAccuracy(model: Model, data: EvalData, sigmas: number[], op
     withMode(model, 'eval', () => {
       for (const { x, y } of evalBatches(data, n, batchSize)) {
         try {
-          checkInputs(where, x, bi * batchSize);
+          checkEvalInputs(where, x, bi * batchSize);
           const xn = tf.tidy(() => tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', deriveSeed(seed, si, bi))), 0, 1) as tf.Tensor4D);
           try {
             const p = predict(where, model, xn, y);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../types';
 import { withMode } from '../models/sequential';
 import { deriveSeed } from '../data/rng';
-import { randomTargets, type EvalData } from './robustness';
+import { checkEvalInputs, checkEvaluation, randomTargets, type EvalData } from './robustness';
 import { TRANSFER_PREFIX } from './sanity';
 import type { TableRow } from '../report/tables';
 
@@ -62,7 +62,11 @@ function checkModels(where: string, list: NamedModel[]): void {
 }
 
 function correctOn(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Uint8Array {
-  return tf.tidy(() => Uint8Array.from(tf.equal(tf.argMax(model.logits(x), 1), y).dataSync()));
+  // Non-finite logits give no prediction: not correct.
+  return tf.tidy(() => {
+    const z = model.logits(x);
+    return Uint8Array.from(tf.logicalAnd(tf.equal(tf.argMax(z, 1), tf.cast(y, 'int32')), tf.all(tf.isFinite(z), 1)).dataSync());
+  });
 }
 
 /**
@@ -79,11 +83,10 @@ export function transferMatrix(sources: NamedModel[], targets: NamedModel[], mak
     if (m.model.inputShape.join() !== shape.join()) throw new Error(`transferMatrix: all models must take the same input shape; "${m.name}" takes [${m.model.inputShape}], "${sources[0].name}" [${shape}]`);
   }
   const attacks = sources.map((s) => (typeof makeAttack === 'function' ? makeAttack(s) : makeAttack));
-  const total = 'x' in data ? data.x.shape[0] : data.size('test');
-  const n = Math.min(opts.n ?? total, total);
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`transferMatrix: n must be a positive integer, got ${opts.n}`);
-  const bs = opts.batchSize ?? 250;
-  if (!(Number.isInteger(bs) && bs > 0)) throw new Error(`transferMatrix: batchSize must be a positive integer, got ${opts.batchSize}`);
+  // Data, labels, n, batchSize and seed checked against every target (labels must be classes of each).
+  let n = 0;
+  let bs = 0;
+  for (const t of targets) ({ n, batchSize: bs } = checkEvaluation('transferMatrix', t.model, data, opts));
   const t0 = Date.now();
   const clean = targets.map(() => new Uint8Array(n));
   const correct = sources.map(() => targets.map(() => new Uint8Array(n)));
@@ -93,19 +96,27 @@ export function transferMatrix(sources: NamedModel[], targets: NamedModel[], mak
       const { x, y } = 'x' in data
         ? { x: data.x.slice([off, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([off], [m]) }
         : data.batch('test', Int32Array.from({ length: m }, (_, i) => off + i));
-      const cleanHere = targets.map((t, ti) => { const c = correctOn(t.model, x, y); clean[ti].set(c, off); return c; });
-      sources.forEach((s, si) => {
-        const seed = deriveSeed(opts.seed ?? 0, si, bi);
-        const a = attacks[si];
-        const tgt = a.threat.targeted ? randomTargets(y, s.model.numClasses, deriveSeed(seed, 1)) : undefined;
-        const xa = withMode(s.model, 'eval', () => a.run(s.model, x, y, { seed, targets: tgt }));
-        targets.forEach((t, ti) => {
-          const c = correctOn(t.model, xa, y);
-          for (let i = 0; i < m; i++) correct[si][ti][off + i] = c[i] & cleanHere[ti][i];
+      try {
+        checkEvalInputs('transferMatrix', x, off);
+        const cleanHere = targets.map((t, ti) => { const c = correctOn(t.model, x, y); clean[ti].set(c, off); return c; });
+        sources.forEach((s, si) => {
+          const seed = deriveSeed(opts.seed ?? 0, si, bi);
+          const a = attacks[si];
+          const tgt = a.threat.targeted ? randomTargets(y, s.model.numClasses, deriveSeed(seed, 1)) : undefined;
+          let xa: tf.Tensor4D | undefined;
+          try {
+            xa = withMode(s.model, 'eval', () => a.run(s.model, x, y, { seed, targets: tgt }));
+            targets.forEach((t, ti) => {
+              const c = correctOn(t.model, xa!, y);
+              for (let i = 0; i < m; i++) correct[si][ti][off + i] = c[i] & cleanHere[ti][i];
+            });
+          } finally {
+            tf.dispose([...(xa ? [xa] : []), ...(tgt ? [tgt] : [])]);
+          }
         });
-        tf.dispose([xa, ...(tgt ? [tgt] : [])]);
-      });
-      tf.dispose([x, y]);
+      } finally {
+        tf.dispose([x, y]);
+      }
     }
   };
   // Eval mode for every target for the whole run (sources switch inside withMode per call).

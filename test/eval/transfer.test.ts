@@ -93,6 +93,17 @@ test('transferMatrix rejects bad input with a clear message', async () => {
   assert.throws(() => transferMatrix([{ name: 'a', model: a }], [{ name: 'a', model: a }, { name: 'a', model: a }], atk, { x, y }), /two models named "a"/);
   assert.throws(() => transferMatrix([{ name: 'a', model: a }], [{ name: 'o', model: other }], atk, { x, y }), /same input shape; "o" takes \[3,3,1\]/);
   assert.throws(() => transferMatrix([{ name: 'a', model: a }], [{ name: 'a', model: a }], atk, { x, y }, { n: 0 }), /n must be a positive integer/);
-  tf.dispose([x, y]);
+  // Issue 16 item 2: the same input checks as evaluateRobustness, without leaking the batch.
+  const one = [{ name: 'a', model: a }];
+  const y1 = tf.tensor1d([0], 'int32');
+  const yBig = tf.tensor1d([0, 7], 'int32');
+  const xNaN = tf.fill([2, ...SHAPE], NaN) as tf.Tensor4D;
+  const before = tf.memory().numTensors;
+  assert.throws(() => transferMatrix(one, one, atk, { x, y: y1 }), /transferMatrix: data.x has 2 examples but data.y has 1 labels/);
+  assert.throws(() => transferMatrix(one, one, atk, { x, y: yBig }), /transferMatrix: label 1 is 7; labels must be integer class indices/);
+  assert.throws(() => transferMatrix(one, one, atk, { x: xNaN, y }), /transferMatrix: data inputs are NaN or infinite/);
+  assert.throws(() => transferMatrix(one, one, atk, { x, y }, { batchSize: 1.5 }), /transferMatrix: batchSize must be a positive integer, got 1.5/);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([x, y, y1, yBig, xNaN]);
   a.dispose(); other.dispose();
 });
