@@ -11,7 +11,7 @@ import { createOptimizer, learningRate, type OptimizerConfig, type ScheduleConfi
 import { accuracy } from './accuracy';
 import { augmentBatch, type AugmentConfig } from './augment';
 import { trainKey, UncacheableError } from './cache-key';
-import { DivergenceError, epochDivergence, LOSS_LIMIT, LOSS_LIMIT_STEPS, NonFiniteLossError, stepDivergence } from './divergence';
+import { DivergenceError, epochDivergence, largestTerm, LOSS_LIMIT, LOSS_LIMIT_STEPS, NonFiniteLossError, stepDivergence } from './divergence';
 import { trainingChecks, type TrainingCheck } from './checks';
 import { eventLoopTurner } from '../util/event-loop';
 
@@ -245,7 +245,8 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
           throw new NonFiniteLossError(`training ${model.name} stopped: the gradient is not finite at epoch ${epoch + 1}, batch ${steps + 1} ` +
             `although every term is (${opts.terms.map((t, i) => `${t.name} = ${values[i].toPrecision(4)}`).join(', ')}); the weights were not updated. ` +
             `${useCache && epoch > 0 ? `The last good checkpoint (epoch ${epoch}) is kept at ${file}.` : 'No checkpoint was written.'} ` +
-            'Look for a sqrt or division at 0 in a penalty, or lower the learning rate.');
+            'Look for a sqrt or division at 0 in a penalty, or lower the learning rate or the weight of the largest term ' +
+            `${largestTerm(opts.terms, Object.fromEntries(opts.terms.map((t, i) => [t.name, values[i]]))).text} (float32 overflows past 3.4e38).`);
         }
         lossSum += stepLoss;
         initialLoss ??= stepLoss;
