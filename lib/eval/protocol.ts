@@ -17,7 +17,9 @@ import { activeProfile, type ProfileName } from '../experiment/profiles';
 import { accuracyInterval, type AccuracyInterval } from '../stats/intervals';
 import { eventLoopTurner } from '../util/event-loop';
 import { checkEvaluation, robustnessSteps, worstCase, type AttackResult, type EvalData, type RobustnessReport } from './robustness';
-import { BLACK_BOX_ATTACKS, gradientCheck, sanityChecks, SINGLE_STEP_ATTACKS, type SanityCheck, type SanityOptions } from './sanity';
+import { BLACK_BOX_ATTACKS, gradientCheck, sanityChecks, sanitySummary, SINGLE_STEP_ATTACKS, type SanityCheck, type SanityOptions } from './sanity';
+import { formatAccCI } from '../stats/format';
+import type { TableRow } from '../report/tables';
 import { convergenceFromResults, type ConvergenceResult } from './convergence';
 
 export type StrongThreat = 'linf' | 'l2' | 'flow';
@@ -334,4 +336,38 @@ export function describeSettings(r: StrongReport): string[] {
   const fmtv = (v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v));
   return r.results.map((x) => `${x.attack} eps ${x.eps} [${x.role}]${x.cached ? ' (cached)' : ''}: ` +
     Object.entries(x.config ?? {}).filter(([k]) => k !== 'eps').map(([k, v]) => `${k} ${fmtv(v)}`).join(', '));
+}
+
+/** The budget in words for tables: 'APGD/flow PGD 50 steps x 2 restarts, 1000 queries' (+ stAdv/ADef for flow). */
+export function describeBudget(r: Pick<StrongReport, 'threat' | 'budget'>): string {
+  const b = r.budget;
+  const it = r.threat === 'flow' ? 'flow PGD' : 'APGD';
+  return `${it} ${b.steps} steps x ${b.restarts} restarts` + (r.threat === 'l2' ? '' : `, ${r.threat === 'flow' ? 'flow Square' : 'Square'} ${b.queries} queries`) +
+    (r.threat === 'flow' ? `, stAdv ${b.stadvSteps} steps, ADef ${b.adefIter} iterations` : '');
+}
+
+/**
+ * Table rows of one or more strong reports: one row per (model, eps) with clean and worst-case accuracy, every ensemble attack
+ * and every paper-protocol attack as '23.5% [18.2, 29.8]' (95% Wilson, at the resolution n supports), the budget and the
+ * sanity summary. Label the models with `{ label, report }` entries.
+ */
+export function strongTable(reports: StrongReport | { label: string; report: StrongReport }[]): TableRow[] {
+  const list = Array.isArray(reports) ? reports : [{ label: reports.model, report: reports }];
+  if (list.length === 0) throw new Error('strongTable: no reports given');
+  return list.flatMap(({ label, report: r }) => {
+    if (!r || r.kind !== 'strong') throw new Error(`strongTable: "${label}" is not a strong report (use strongEvaluation)`);
+    const unit = r.threat === 'flow' ? ' (grid)' : '';
+    return r.byEps.map((row) => {
+      const out: TableRow = { model: label, threat: r.threat, [`eps${unit}`]: row.eps };
+      if (row.epsPixels !== undefined) out['eps (px)'] = Number(row.epsPixels.toPrecision(3));
+      out.n = r.n;
+      out.clean = formatAccCI(r.clean);
+      out['worst case'] = formatAccCI(row.worst);
+      for (const a of row.attacks) out[a.attack] = formatAccCI(a.acc);
+      for (const a of row.paper) out[`${a.attack} (paper protocol)`] = formatAccCI(a.acc);
+      out.budget = describeBudget(r);
+      out.sanity = sanitySummary(r.sanity);
+      return out;
+    });
+  });
 }

@@ -161,6 +161,17 @@ export function sanityChecks(report: RobustnessReport, opts: SanityOptions = {})
   return out;
 }
 
+/**
+ * One table cell for a list of checks: 'pass', 'pass (2 n/a)', or 'FAIL: <check>; <check>' (the failed checks by name; their
+ * details and diagnoses are in the report and the card).
+ */
+export function sanitySummary(checks: SanityCheck[]): string {
+  const failed = checks.filter((c) => c.status === 'fail');
+  if (failed.length) return `FAIL: ${failed.map((c) => c.check).join('; ')}`;
+  const na = checks.filter((c) => c.status === 'n/a').length;
+  return na ? `pass (${na} n/a)` : 'pass';
+}
+
 /** Input gradients of the loss are finite and non-zero (share of examples with a non-zero, finite gradient). */
 export function gradientCheck(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): SanityCheck {
   const [finite, nonzero] = withMode(model, 'eval', () => tf.tidy(() => {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../../lib/types';
 import { flowPgd } from '../../lib/attacks';
 import {
-  defaultLargeEps, describeSettings, resolveBudget, resultCard, saveResultCard, STRONG_BUDGETS, strongAttacks, strongEvaluation, strongEvaluationAsync,
+  defaultLargeEps, describeSettings, resolveBudget, resultCard, saveResultCard, STRONG_BUDGETS, strongAttacks, strongEvaluation, strongEvaluationAsync, strongTable,
   type StrongReport,
 } from '../../lib/eval';
 import { wilson } from '../../lib/stats';
@@ -153,6 +153,15 @@ test('strong flow evaluation: paper protocol as its own column, black-box check 
       assert.throws(() => saveResultCard(card, cards, bad), /saveResultCard: name .* is not a plain file name/, bad);
     }
     assert.deepEqual(fs.readdirSync(cards), ['none-seed2.json']);
+    // Table rows: one per eps, every number with its interval at the resolution n = 8 supports, the budget stated.
+    const rows = strongTable([{ label: 'none', report: first }]);
+    assert.deepEqual(rows.map((r) => r['eps (grid)']), [0.02, 0.05]);
+    assert.equal(rows[1]['eps (px)'], 0.675);
+    for (const r of rows) {
+      for (const col of ['clean', 'worst case', 'flow-pgd', 'stadv', 'flow-pgd-paper (paper protocol)']) assert.match(String(r[col]), /^\d+% \[\d+, \d+\]$/, col);
+      assert.equal(r.budget, 'flow PGD 3 steps x 1 restarts, flow Square 20 queries, stAdv 3 steps, ADef 2 iterations');
+      assert.match(String(r.sanity), /^pass \(\d+ n\/a\)$|^FAIL: /);
+    }
     tf.dispose([xs, ys]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

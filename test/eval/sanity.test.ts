@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AttackResult, RobustnessReport } from '../../lib/eval';
-import { DIAGNOSIS, sanityChecks } from '../../lib/eval';
+import { DIAGNOSIS, sanityChecks, sanitySummary } from '../../lib/eval';
 import { wilson } from '../../lib/stats';
 
 type Spec = Omit<AttackResult, 'correct' | 'seconds'>;
@@ -83,4 +83,11 @@ test('every failure carries its diagnosis; single-step and monotone failures are
   for (const c of cs) assert.equal(c.diagnosis !== undefined, c.status === 'fail', c.check);
   const flowSingle = silent(() => sanityChecks(report([{ attack: 'flow-fgsm', norm: 'flow', eps: 0.05, acc: 0.1 }, { attack: 'flow-pgd', norm: 'flow', eps: 0.05, acc: 0.4 }])));
   assert.equal(find(flowSingle, /iterative beats single-step \(flow-fgsm/).status, 'fail');
+});
+
+test('sanitySummary: one table cell that never calls an n/a a plain pass', () => {
+  const mk = (status: 'pass' | 'fail' | 'n/a', check: string) => ({ check, status, passed: status !== 'fail', detail: '' });
+  assert.equal(sanitySummary([mk('pass', 'a'), mk('pass', 'b')]), 'pass');
+  assert.equal(sanitySummary([mk('pass', 'a'), mk('n/a', 'b'), mk('n/a', 'c')]), 'pass (2 n/a)');
+  assert.equal(sanitySummary([mk('fail', 'a'), mk('n/a', 'b'), mk('fail', 'c')]), 'FAIL: a; c');
 });
