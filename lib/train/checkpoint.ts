@@ -1,9 +1,9 @@
 // Checkpoint files: one file = magic, header length, JSON header, float32 payload. The header carries a sha256 of the rest of the
 // header and the payload, so a truncated or altered byte anywhere fails the check and is never loaded. Written atomically.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { atomicWrite } from '../util/atomic-write';
+import { readFileChecked } from '../util/writable';
 
 const MAGIC = 'GRADREG-CKPT-2\n';
 
@@ -52,11 +52,11 @@ export async function saveCheckpoint(
   const hjson = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hjson.length));
-  atomicWrite(file, Buffer.concat([Buffer.from(MAGIC), len, hjson, bytes]));
+  atomicWrite(file, Buffer.concat([Buffer.from(MAGIC), len, hjson, bytes]), 'the checkpoint');
 }
 
 export function loadCheckpoint(file: string): CheckpointData {
-  const buf = fs.readFileSync(file);
+  const buf = readFileChecked(file, 'the checkpoint');
   const fail = (why: string) => new CorruptCheckpointError(`checkpoint ${file} is corrupt (${why})`);
   if (buf.length < MAGIC.length + 8) throw fail(`truncated: ${buf.length} bytes`);
   if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw fail('wrong magic');

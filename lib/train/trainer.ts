@@ -11,6 +11,7 @@ import { createOptimizer, learningRate, type OptimizerConfig, type ScheduleConfi
 import { accuracy } from './accuracy';
 import { augmentBatch, type AugmentConfig } from './augment';
 import { trainKey, UncacheableError } from './cache-key';
+import { ensureWritableDir } from '../util/writable';
 import { DivergenceError, epochDivergence, largestTerm, LOSS_LIMIT, LOSS_LIMIT_STEPS, NonFiniteLossError, stepDivergence } from './divergence';
 import { trainingChecks, type TrainingCheck } from './checks';
 import { eventLoopTurner } from '../util/event-loop';
@@ -151,6 +152,8 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
     }
     useCache = false;
   }
+  // A read-only cache folder must fail now, not after the first epoch's work.
+  if (useCache) ensureWritableDir(checkpointDir(), 'the checkpoint folder', 'set GRADREG_DATA to a writable folder, or pass cache: false');
   const file = key ? path.join(checkpointDir(), `${key}.ckpt`) : '';
   const numClasses = data.classNames.length;
   const opt = createOptimizer(cfg.optimizer, model.variables);
