@@ -1,7 +1,7 @@
 // `npm run setup` (scripts/setup.mjs) in throwaway copies of the repository, with fake apt-get/sudo/npm that only record
 // their arguments: what it plans on a fresh machine (GRADREG_IGNORE_SYSTEM=1), as root and as a user without sudo, that it
 // is quiet and changes nothing when all is there, and the real run (fake installers, real figure-export check).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,10 +14,13 @@ const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).stat
 const ALL = 'dataset-fashion-mnist libnss3 libexpat1 python3-torch jupyter-nbconvert';
 
 interface Fake { root: string; log: string; bin: string }
+const made: string[] = [];
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 
 /** A copy of the repo with only what setup reads; fake apt-get and sudo (failing) on PATH; fake npm as npm_execpath. */
 function fakeRepo(opts: { lock?: object; installed?: object; linkRepo?: boolean } = {}): Fake {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-setup-'));
+  made.push(root);
   fs.chmodSync(root, 0o755);
   fs.mkdirSync(path.join(root, 'scripts'));
   fs.copyFileSync(path.join(repo, 'scripts', 'setup.mjs'), path.join(root, 'scripts', 'setup.mjs'));
