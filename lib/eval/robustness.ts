@@ -139,6 +139,24 @@ export function checkEvalInputs(where: string, x: tf.Tensor4D, offset: number): 
 }
 
 /**
+ * What an attack returned: finite, in [0,1], and (Linf, L2) within its budget of the clean input. A broken (e.g. user-written)
+ * attack is an error naming it, never a robust accuracy measured on inputs outside the threat model.
+ */
+function checkAdversarial(where: string, a: Attack, x: tf.Tensor4D, xa: tf.Tensor4D): void {
+  const { norm, eps } = a.threat;
+  const { finite, lo, hi, dist } = tf.tidy(() => {
+    const d = tf.reshape(tf.sub(xa, x), [x.shape[0], -1]);
+    const dist = norm === 'linf' ? tf.max(tf.abs(d)) : norm === 'l2' ? tf.max(tf.sqrt(tf.sum(tf.square(d), 1))) : tf.scalar(0);
+    return { finite: tf.all(tf.isFinite(xa)).dataSync()[0], lo: tf.min(xa).dataSync()[0], hi: tf.max(xa).dataSync()[0], dist: dist.dataSync()[0] };
+  });
+  if (!finite) throw new Error(`${where}: attack "${a.name}" returned NaN or infinite inputs`);
+  if (lo < -1e-6 || hi > 1 + 1e-6) throw new Error(`${where}: attack "${a.name}" returned inputs outside [0,1] (values in [${lo}, ${hi}]); attacks must clip to the input box`);
+  if ((norm === 'linf' || norm === 'l2') && Number.isFinite(eps) && dist > eps * (1 + 1e-5) + 1e-6) {
+    throw new Error(`${where}: attack "${a.name}" moved an input by ${dist} (${norm}), more than its budget eps ${eps}; its numbers would not belong to the threat model`);
+  }
+}
+
+/**
  * Runs every attack on the first `n` test examples, batch by batch, in eval mode. An example counts as robust to an attack when it
  * is classified correctly both clean and attacked. Targeted attacks get seeded random targets (randomTargets).
  */
@@ -289,6 +307,7 @@ export function* robustnessSteps(model: Model, data: EvalData, attacks: Attack[]
             if (!(xa instanceof tf.Tensor) || xa.shape.join() !== x.shape.join()) {
               throw new Error(`${where}: attack "${a.name}" returned ${xa instanceof tf.Tensor ? `shape [${xa.shape}]` : String(xa)} for inputs [${x.shape}]; an attack returns adversarial inputs of the input's shape`);
             }
+            checkAdversarial(where, a, x, xa);
             const adv = predict(where, model, xa, y);
             for (let i = 0; i < adv.correct.length; i++) {
               results[k].correct[off + i] = adv.correct[i] & clean.correct[i];

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, DataSet, Model } from '../../lib/types';
 import { fgsm } from '../../lib/attacks';
 import { evaluateRobustness, evaluateRobustnessAsync, noiseAccuracy, sanityChecks } from '../../lib/eval';
-import { useBackend } from '../helpers';
+import { TEST_BACKENDS, useBackend } from '../helpers';
 
 const SHAPE: [number, number, number] = [2, 2, 1];
 
@@ -79,56 +79,60 @@ test('evaluateRobustness rejects bad labels, mismatched lengths, NaN or out-of-r
   m.dispose();
 });
 
-test('NaN logits: an error on clean inputs, a loud per-example flag (counted as not robust) on attacked inputs', async () => {
-  await useBackend('cpu');
-  const d = data(12, 3);
-  // NaN logits for inputs whose first pixel is above 2: never the clean data.
-  const bad = model(2);
-  const shift: Attack = { name: 'shift', threat: { norm: 'linf', eps: 1 }, config: {}, run: (_m, x) => tf.tidy(() => {
-    // Makes the first pixel of examples 0..3 equal to 3 (outside [0,1]: a broken attack), leaves the rest.
-    const mask = tf.reshape(tf.less(tf.range(0, x.shape[0]), 4), [-1, 1, 1, 1]);
-    return tf.where(tf.broadcastTo(mask, x.shape), tf.fill(x.shape, 3), x) as tf.Tensor4D;
-  }) };
-  const warnings: string[] = [];
-  const orig = console.warn;
-  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
-  try {
-    const rep = evaluateRobustness(bad, d, [shift], { quiet: true });
-    assert.equal(rep.attacks[0].nonFinite, 4);
-    for (let i = 0; i < 4; i++) assert.equal(rep.attacks[0].correct[i], 0, 'a NaN prediction is not robust');
-    assert.ok(warnings.some((w) => /NaN or infinite logits on 4 of 12 inputs attacked by shift/.test(w)), warnings.join('\n'));
-    const checks = sanityChecks(rep);
-    const c = checks.find((k) => /logits finite/.test(k.check));
-    assert.equal(c?.status, 'fail');
-    assert.match(c!.diagnosis!, /NaN or infinite logits/);
-  } finally {
-    console.warn = orig;
+test('NaN logits: an error on clean inputs, a loud per-example flag (counted as not robust) on attacked inputs (cpu and wasm)', async () => {
+  for (const backend of TEST_BACKENDS) {
+    await useBackend(backend);
+    const d = data(12, 3);
+    // NaN logits for inputs whose first pixel is above 0.999: the clean data (uniform in [0,1)) has none.
+    const bad = model(0.999);
+    const shift: Attack = { name: 'shift', threat: { norm: 'linf', eps: 1 }, config: {}, run: (_m, x) => tf.tidy(() => {
+      // Sets examples 0..3 to the all-ones image (within the eps-1 box), leaves the rest.
+      const mask = tf.reshape(tf.less(tf.range(0, x.shape[0]), 4), [-1, 1, 1, 1]);
+      return tf.where(tf.broadcastTo(mask, x.shape), tf.onesLike(x), x) as tf.Tensor4D;
+    }) };
+    const warnings: string[] = [];
+    const orig = console.warn;
+    console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
+    try {
+      const rep = evaluateRobustness(bad, d, [shift], { quiet: true });
+      assert.equal(rep.attacks[0].nonFinite, 4);
+      for (let i = 0; i < 4; i++) assert.equal(rep.attacks[0].correct[i], 0, 'a NaN prediction is not robust');
+      assert.ok(warnings.some((w) => /NaN or infinite logits on 4 of 12 inputs attacked by shift/.test(w)), warnings.join('\n'));
+      const checks = sanityChecks(rep);
+      const c = checks.find((k) => /logits finite/.test(k.check));
+      assert.equal(c?.status, 'fail');
+      assert.match(c!.diagnosis!, /NaN or infinite logits/);
+    } finally {
+      console.warn = orig;
+    }
+    const nanModel = model(-1);
+    const before = tf.memory().numTensors;
+    assert.throws(() => evaluateRobustness(nanModel, d, [fgsm({ eps: 0.1 })], { quiet: true }), /lin gives NaN or infinite logits on clean test example 0/);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([d.x, d.y]);
+    bad.dispose();
+    nanModel.dispose();
   }
-  const nanModel = model(-1);
-  const before = tf.memory().numTensors;
-  assert.throws(() => evaluateRobustness(nanModel, d, [fgsm({ eps: 0.1 })], { quiet: true }), /lin gives NaN or infinite logits on clean test example 0/);
-  assert.equal(tf.memory().numTensors, before);
-  tf.dispose([d.x, d.y]);
-  bad.dispose();
-  nanModel.dispose();
 });
 
-test('an attack that throws (or returns the wrong shape) leaks none of the batch tensors and restores the model mode', async () => {
-  await useBackend('cpu');
-  const m = model();
-  const d = data(20, 5);
-  const boom: Attack = { name: 'boom', threat: { norm: 'linf', eps: 0.1, targeted: true }, config: {}, run: (_m, x) => {
-    tf.mul(x, 2); // an intermediate the attack itself leaks is its own bug; the evaluation's batch must not leak
-    throw new Error('boom inside the attack');
-  } };
-  const wrong: Attack = { name: 'wrong', threat: { norm: 'linf', eps: 0.1 }, config: {}, run: (_m, x) => tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]) };
-  for (const [a, re, leaked] of [[boom, /boom inside the attack/, 1], [wrong, /attack "wrong" returned shape \[1,2,2,1\] for inputs \[8,2,2,1\]/, 0]] as const) {
-    m.mode = 'train';
-    const before = tf.memory().numTensors;
-    assert.throws(() => evaluateRobustness(m, d, [fgsm({ eps: 0.1 }), a], { quiet: true, batchSize: 8 }), re);
-    assert.equal(tf.memory().numTensors - before, leaked, `${a.name}: the batch (x, y, targets, adversarial) must be disposed`);
-    assert.equal(m.mode, 'train');
+test('an attack that throws (or returns the wrong shape) leaks none of the batch tensors and restores the model mode (cpu and wasm)', async () => {
+  for (const backend of TEST_BACKENDS) {
+    await useBackend(backend);
+    const m = model();
+    const d = data(20, 5);
+    const boom: Attack = { name: 'boom', threat: { norm: 'linf', eps: 0.1, targeted: true }, config: {}, run: (_m, x) => {
+      tf.mul(x, 2); // an intermediate the attack itself leaks is its own bug; the evaluation's batch must not leak
+      throw new Error('boom inside the attack');
+    } };
+    const wrong: Attack = { name: 'wrong', threat: { norm: 'linf', eps: 0.1 }, config: {}, run: (_m, x) => tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]) };
+    for (const [a, re, leaked] of [[boom, /boom inside the attack/, 1], [wrong, /attack "wrong" returned shape \[1,2,2,1\] for inputs \[8,2,2,1\]/, 0]] as const) {
+      m.mode = 'train';
+      const before = tf.memory().numTensors;
+      assert.throws(() => evaluateRobustness(m, d, [fgsm({ eps: 0.1 }), a], { quiet: true, batchSize: 8 }), re);
+      assert.equal(tf.memory().numTensors - before, leaked, `${a.name}: the batch (x, y, targets, adversarial) must be disposed`);
+      assert.equal(m.mode, 'train');
+    }
+    tf.dispose([d.x, d.y]);
+    m.dispose();
   }
-  tf.dispose([d.x, d.y]);
-  m.dispose();
 });
