@@ -117,3 +117,26 @@ test('attack losses (ce, dlr, cw): input gradients match finite differences (cpu
     m.dispose();
   }
 });
+
+test('a pixel budget above 1 warns once per attack construction (eps 8 meant 8/255), flow budgets and eps <= 1 do not', () => {
+  const seen: string[] = [];
+  const orig = console.warn;
+  console.warn = (...args: unknown[]) => { seen.push(args.map(String).join(' ')); };
+  try {
+    fgsm({ eps: 8 });
+    assert.equal(seen.length, 1);
+    assert.match(seen[0], /fgsm: eps 8 on \[0,1\] pixels \(linf\): did you mean 8\/255 = 0.03137\?/);
+    pgd({ eps: 8, steps: 3 });
+    pgd({ norm: 'l2', eps: 2, steps: 3 });
+    apgd({ eps: 16 });
+    square({ eps: 4 });
+    assert.equal(seen.length, 5, seen.join('\n'));
+    assert.match(seen[2], /pgd: eps 2 on \[0,1\] pixels \(l2\)/);
+    fgsm({ eps: 1 });
+    pgd({ eps: 0.3, steps: 3 });
+    flowPgd({ eps: 2, steps: 3 });
+    assert.equal(seen.length, 5, 'no warning for eps <= 1 or a flow budget');
+  } finally {
+    console.warn = orig;
+  }
+});
