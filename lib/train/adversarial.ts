@@ -33,7 +33,7 @@ export function fgsmAT(cfg: { eps: number; weight?: number }): LossTerm {
 export function pgdAT(cfg: { eps: number; steps: number; alpha?: number; norm?: 'linf' | 'l2'; weight?: number }): LossTerm {
   checkEps('pgdAT', cfg.eps);
   const alpha = cfg.alpha ?? (2.5 * cfg.eps) / cfg.steps;
-  const atk = pgd({ eps: cfg.eps, steps: cfg.steps, alpha, norm: cfg.norm ?? 'linf', randomStart: true });
+  const atk = pgd({ eps: cfg.eps, steps: cfg.steps, alpha, norm: cfg.norm ?? 'linf', randomStart: true, bestIterate: false });
   return {
     name: 'pgd-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps, steps: cfg.steps, alpha, norm: cfg.norm ?? 'linf' },
     prepare: (model, x, y, ctx) => atk.run(model, x, y, { seed: ctx.seed }),
@@ -82,7 +82,8 @@ export function trades(cfg: { beta: number; eps: number; steps: number; alpha?: 
 /** Flow-field adversarial training (Xia & Li's "adversarial deformation training"): CE at the flow-PGD point. */
 export function flowAT(cfg: { eps: number; steps: number; weight?: number }): LossTerm {
   checkEps('flowAT', cfg.eps);
-  const atk = flowPgd({ eps: cfg.eps, steps: cfg.steps });
+  // The paper's attack (zero start, K steps of eps/K, CE, last iterate), not the strong evaluation default.
+  const atk = flowPgd({ eps: cfg.eps, steps: cfg.steps, protocol: 'paper' });
   return {
     name: 'flow-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps, steps: cfg.steps },
     prepare: (model, x, y, ctx) => atk.run(model, x, y, { seed: ctx.seed }),
