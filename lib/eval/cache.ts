@@ -1,7 +1,7 @@
 // Evaluation cache: one file per (model weights, attack, data subset, code version), so re-running a notebook with one attack's
 // setting changed re-runs that attack only (issue 14 item 6). Keyed like the checkpoint cache: anything that can change an
 // attack's per-example result is in the key, and a stale entry is never handed back:
-// - the model: name, input shape, classes, parameter count and a digest of every weight and state tensor;
+// - the model: name, input shape, classes, parameter count, a digest of every weight and state tensor, and its logits() source;
 // - the attack: name, threat model, resolved config, and the source text of its run() (a user-defined attack's code counts);
 // - the data: a digest of the evaluated inputs and labels (the first n, exactly as evaluated);
 // - how the attack is seeded and batched (seed, batch size, seeding scheme and position);
@@ -55,9 +55,13 @@ export function evalCodeDigest(roots: string[] = CODE_ROOTS, repo: string = REPO
   return h.digest('hex');
 }
 
-/** What identifies the model: its shape, size and every weight. */
+/**
+ * What identifies the model: its shape, size, every weight, and the source text of its logits() (a wrapper written in a notebook,
+ * e.g. an input transformation around a lib model, shares the weights but not this).
+ */
 export function modelKey(model: Model): Record<string, unknown> {
-  return { name: model.name, inputShape: [...model.inputShape], numClasses: model.numClasses, params: model.paramCount(), weights: weightsDigest(model) };
+  return { name: model.name, inputShape: [...model.inputShape], numClasses: model.numClasses, params: model.paramCount(), weights: weightsDigest(model),
+    logits: crypto.createHash('sha256').update(String(model.logits)).digest('hex') };
 }
 
 /** Incremental sha256 of the evaluated inputs and labels (feed the batches in order). */
@@ -78,6 +82,9 @@ export class DataDigest {
 /** The attack's part of the key, or a reason it cannot be keyed (no config: its settings are unknown). */
 export function attackKey(a: Attack): Record<string, unknown> | { uncacheable: string } {
   if (!a.config) return { uncacheable: `attack "${a.name}" has no config, so a change of its settings could not be detected` };
+  // A transfer attack (sanity.ts TRANSFER_PREFIX, literal here to avoid an import cycle) depends on its source model's weights,
+  // which the key does not cover.
+  if (a.name.startsWith('transfer:')) return { uncacheable: `attack "${a.name}" is crafted on another model whose weights the key does not cover` };
   try {
     return { name: a.name, threat: a.threat, config: JSON.parse(JSON.stringify(a.config, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? `${v}` : v))),
       run: crypto.createHash('sha256').update(String(a.run)).digest('hex') };

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../../lib/types';
 import { fgsm, pgd } from '../../lib/attacks';
-import { evalCodeDigest, evaluateRobustness, type EvaluateOptions } from '../../lib/eval';
+import { evalCodeDigest, evaluateRobustness, transferAttack, type EvaluateOptions } from '../../lib/eval';
 import { useBackend } from '../helpers';
 
 const SHAPE: [number, number, number] = [3, 3, 1];
@@ -72,6 +72,11 @@ test('cache: identical rerun runs nothing and equals the fresh result; one chang
       assert.deepEqual(a4.map((a) => a.calls), [3, 3, 3], `${seeding}: a changed weight invalidates every entry`);
       w0.assign(saved);
       saved.dispose();
+      // The same weights behind another forward pass (a wrapper, same name): a miss.
+      const wrapped: Model = { ...m, logits: (xx) => tf.tidy(() => m.logits(tf.sub(1, xx) as tf.Tensor4D)) };
+      const aw = make(5);
+      evaluateRobustness(wrapped, { x, y }, aw, o);
+      assert.deepEqual(aw.map((a) => a.calls), [3, 3, 3], `${seeding}: a wrapped model with the same weights is not handed the inner model's results`);
       // Another data subset (n) or batch size: a miss.
       const a5 = make(5);
       evaluateRobustness(m, { x, y }, a5, { ...o, n: 20 });
@@ -115,6 +120,14 @@ test('cache: corrupt entries are misses and get rewritten; attacks without confi
     evaluateRobustness(m, { x, y }, [noConfig], o);
     assert.equal(noConfig.calls, 2);
     assert.ok(warnings.some((w) => /not cached: attack "plain" has no config/.test(w)), warnings.join('\n'));
+    // A transfer attack depends on its source model's weights: never cached.
+    const src = linear(8);
+    const tr = counted(transferAttack({ name: 'src', model: src }, pgd({ eps: 0.3, steps: 2 })));
+    evaluateRobustness(m, { x, y }, [tr], o);
+    evaluateRobustness(m, { x, y }, [tr], o);
+    assert.equal(tr.calls, 2);
+    assert.ok(warnings.some((w) => /not cached: attack "transfer:pgd-linf@src" is crafted on another model/.test(w)), warnings.join('\n'));
+    src.dispose();
     const before = fs.readdirSync(dir).length;
     const off = counted(pgd({ eps: 0.3, steps: 4 }));
     evaluateRobustness(m, { x, y }, [off], { quiet: true, cacheDir: dir });
