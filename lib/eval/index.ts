@@ -7,3 +7,4 @@ export * from './convergence';
 export * from './cache';
 export * from './protocol';
 export * from './claims';
+export * from './claims-continuous';
