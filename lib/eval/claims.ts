@@ -321,7 +321,7 @@ export function claimsTable(results: ClaimResult[], opts: { parts?: boolean } = 
 }
 
 /** Shows the claims table and writes figures/<notebook>/claims.{csv,md} (name: another file name). */
-export function publishClaims(results: ClaimResult[], notebook: string, opts: SaveTableOptions & { name?: string; parts?: boolean } = {}): { csv: string; md: string; tex?: string } {
+export function publishClaims(results: ClaimResult[], notebook: string, opts: SaveTableOptions & { name?: string; parts?: boolean } = {}): void {
   const { name = 'claims', parts, ...tableOpts } = opts;
-  return publishTable(claimsTable(results, { parts }), notebook, name, tableOpts);
+  publishTable(claimsTable(results, { parts }), notebook, name, tableOpts);
 }

@@ -11,11 +11,12 @@ export async function publish(fig: Figure, notebook: string, name: string, opts:
 }
 
 /**
- * Shows a table and writes figures/<notebook>/<name>.{csv,md} (+ .tex with latex: true); returns the paths. An empty table
+ * Shows a table and writes figures/<notebook>/<name>.{csv,md} (+ .tex with latex: true). An empty table
  * is refused with an error before anything is shown or written: the files of an earlier good run stay as they are.
+ * Returns nothing, so a notebook cell that ends with it shows the table only (saveTable returns the paths).
  */
-export function publishTable(table: TableInput, notebook: string, name: string, opts: SaveTableOptions = {}): { csv: string; md: string; tex?: string } {
+export function publishTable(table: TableInput, notebook: string, name: string, opts: SaveTableOptions = {}): void {
   checkTableNotEmpty(table, `publishTable: table '${name}' of notebook ${notebook}`);
   showTable(table, opts);
-  return saveTable(table, notebook, name, opts);
+  saveTable(table, notebook, name, opts);
 }
