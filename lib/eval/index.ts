@@ -8,3 +8,5 @@ export * from './cache';
 export * from './protocol';
 export * from './claims';
 export * from './claims-continuous';
+export * from './consensus';
+export * from './term-equivalence';
