@@ -20,9 +20,9 @@ export function checkEps(attack: string, eps: number): number {
  * always meant 8/255, and an Linf budget above 1 allows any image. A warning, not an error: large L2/L1 radii can be intended.
  */
 export function warnPixelEps(attack: string, norm: 'linf' | 'l2' | 'l1', eps: number): void {
-  if (!(Number.isFinite(eps) && eps > 1)) return;
-  console.warn(`${attack}: eps ${eps} on [0,1] pixels (${norm}): did you mean ${eps}/255 = ${+(eps / 255).toFixed(5)}? `
-    + (norm === 'linf' ? 'An Linf budget above 1 allows any image in [0,1].' : `Ignore this if an ${norm} radius above 1 is intended.`));
+  // Linf only: above 1 it allows any image, so it is a unit slip (8 for 8/255). L1/L2 radii above 1 are common (MNIST L2 2).
+  if (norm !== 'linf' || !(Number.isFinite(eps) && eps > 1)) return;
+  console.warn(`${attack}: eps ${eps} on [0,1] pixels (linf): did you mean ${eps}/255 = ${+(eps / 255).toFixed(5)}? An Linf budget above 1 allows any image in [0,1].`);
 }
 
 /** checkEps for budgets in [0,1] pixel units, with the eps > 1 warning. */

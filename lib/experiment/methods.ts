@@ -67,7 +67,7 @@ export function secondsPerEpoch(r: TrainResult): number {
 }
 
 /** One row per run and end-of-run check (lib/train/checks.ts), for a table that shows which runs trained properly. */
-export function trainingCheckRows(trained: TrainedModel[]): { method: string; seed: number; check: string; result: 'pass' | 'FAIL'; detail: string }[] {
+export function trainingCheckRows(trained: TrainedModel[]): { model: string; method: string; seed: number; check: string; result: 'pass' | 'FAIL'; detail: string }[] {
   // A string, not a boolean: the rows go straight into publishTable.
-  return trained.flatMap((t) => t.result.checks.map((c) => ({ method: t.method.label, seed: t.seed, check: c.name, result: c.pass ? 'pass' as const : 'FAIL' as const, detail: c.detail })));
+  return trained.flatMap((t) => t.result.checks.map((c) => ({ model: t.model.name, method: t.method.label, seed: t.seed, check: c.name, result: c.pass ? 'pass' as const : 'FAIL' as const, detail: c.detail })));
 }
