@@ -14,3 +14,15 @@ export async function tensorDelta(fn: () => Promise<void> | void): Promise<numbe
   await fn();
   return tf.memory().numTensors - before;
 }
+
+/** Runs `fn` with console.warn captured (not printed); returns its value and the warnings. */
+export function captureWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
+  const warnings: string[] = [];
+  const orig = console.warn;
+  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
+  try {
+    return { value: fn(), warnings };
+  } finally {
+    console.warn = orig;
+  }
+}

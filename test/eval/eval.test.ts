@@ -10,7 +10,7 @@ import {
   convergenceCheck, evaluateRobustness, evaluateRobustnessAsync, gradientCheck, randomTargets, resultCard, robustAccuracyCurve, sanityChecks, saveResultCard,
   type AttackResult, type RobustnessReport,
 } from '../../lib/eval';
-import { TEST_BACKENDS, useBackend } from '../helpers';
+import { TEST_BACKENDS, useBackend, captureWarnings } from '../helpers';
 
 const SHAPE: [number, number, number] = [2, 3, 1];
 const D = 6;
@@ -39,16 +39,6 @@ function report(attacks: Omit<AttackResult, 'correct' | 'seconds'>[], n = 100): 
   return { n, clean: 1, cleanCorrect: new Uint8Array(n).fill(1), attacks: full, seconds: 0 };
 }
 
-function captureWarnings<T>(fn: () => T): { value: T; warnings: string[] } {
-  const warnings: string[] = [];
-  const orig = console.warn;
-  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
-  try {
-    return { value: fn(), warnings };
-  } finally {
-    console.warn = orig;
-  }
-}
 
 test('evaluateRobustness: per-example robust correctness matches FGSM done by hand, progress reaches the total (cpu and wasm)', async () => {
   for (const backend of TEST_BACKENDS) {

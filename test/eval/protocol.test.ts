@@ -14,21 +14,11 @@ import {
 } from '../../lib/eval';
 import { wilson } from '../../lib/stats';
 import { trainedMnistMlp } from '../attacks/small-models';
-import { useBackend } from '../helpers';
+import { useBackend, captureWarnings } from '../helpers';
 
 let trained: Promise<Awaited<ReturnType<typeof trainedMnistMlp>>> | undefined;
 const mlp = () => (trained ??= (async () => { await useBackend('cpu'); return trainedMnistMlp(40); })());
 
-function quiet<T>(fn: () => T): { value: T; warnings: string[] } {
-  const warnings: string[] = [];
-  const orig = console.warn;
-  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
-  try {
-    return { value: fn(), warnings };
-  } finally {
-    console.warn = orig;
-  }
-}
 
 const status = (r: StrongReport, re: RegExp) => r.sanity.filter((c) => re.test(c.check)).map((c) => c.status);
 
@@ -65,7 +55,7 @@ test('strong Linf evaluation: an ordinary trained MLP passes every sanity check;
   const { model, x, y } = await mlp();
   const budget = { preset: 'quick' as const, steps: 20, restarts: 1, queries: 1000 };
   const before = tf.memory().numTensors;
-  const ok = quiet(() => strongEvaluation(model, { x, y }, { threat: 'linf', eps: [0.1], budget, quiet: true, cache: false, seed: 1 }));
+  const ok = captureWarnings(() => strongEvaluation(model, { x, y }, { threat: 'linf', eps: [0.1], budget, quiet: true, cache: false, seed: 1 }));
   assert.equal(tf.memory().numTensors, before, 'strongEvaluation leaks tensors');
   const r = ok.value;
   assert.deepEqual(ok.warnings, [], 'no check fails on an ordinary model');
@@ -88,7 +78,7 @@ test('strong Linf evaluation: an ordinary trained MLP passes every sanity check;
 
   // Quantized input (round(4x)/4): zero input gradients, the classic masked defense.
   const masked: Model = { ...model, name: 'quantized-mlp', logits: (xx) => tf.tidy(() => model.logits(tf.div(tf.round(tf.mul(xx, 4)), 4) as tf.Tensor4D)) } as Model;
-  const bad = quiet(() => strongEvaluation(masked, { x, y }, { threat: 'linf', eps: [0.1], budget, quiet: true, cache: false, seed: 1 }));
+  const bad = captureWarnings(() => strongEvaluation(masked, { x, y }, { threat: 'linf', eps: [0.1], budget, quiet: true, cache: false, seed: 1 }));
   const failed = bad.value.sanity.filter((c) => c.status === 'fail');
   assert.ok(failed.length >= 1, JSON.stringify(bad.value.sanity));
   assert.deepEqual(status(bad.value, /gradients finite/), ['fail']);
@@ -109,7 +99,7 @@ test('strong flow evaluation: paper protocol as its own column, black-box check 
       threat: 'flow' as const, eps: [0.05, 0.02], budget: { preset: 'smoke' as const, steps: 3, queries: 20, stadvSteps: 3, adefIter: 2 },
       paperAttacks: (eps: number) => flowPgd({ eps, steps: 3, protocol: 'paper' }), quiet: true, seed: 2, cacheDir: dir,
     };
-    const first = quiet(() => strongEvaluation(model, { x: xs, y: ys }, opts)).value;
+    const first = captureWarnings(() => strongEvaluation(model, { x: xs, y: ys }, opts)).value;
     assert.equal(first.cachedResults, 0);
     assert.equal(first.headlineEps, 0.05);
     assert.deepEqual(first.largeEps, [0.2, 1]);
@@ -126,7 +116,7 @@ test('strong flow evaluation: paper protocol as its own column, black-box check 
     assert.ok(first.results.some((r) => r.role === 'convergence' && r.eps === 0.05 && r.config?.steps === 6));
     assert.ok(!first.report.attacks.some((r) => first.results.find((q) => q === r)?.role === 'paper'), 'report holds what counts');
     // Rerun: every attack from the cache, the same numbers.
-    const again = quiet(() => strongEvaluation(model, { x: xs, y: ys }, opts)).value;
+    const again = captureWarnings(() => strongEvaluation(model, { x: xs, y: ys }, opts)).value;
     assert.equal(again.cachedResults, again.results.length);
     const nums = (r: StrongReport) => r.results.map((q) => [q.attack, q.eps, q.role, Array.from(q.correct)]);
     assert.deepEqual(nums(again), nums(first));
@@ -172,7 +162,7 @@ test('strong L2 evaluation: APGD L2 + FGM-L2, the gradient-free check is listed 
   const { model, x, y } = await mlp();
   const xs = x.slice([0, 0, 0, 0], [12, -1, -1, -1]);
   const ys = y.slice([0], [12]);
-  const r = quiet(() => strongEvaluation(model, { x: xs, y: ys }, { threat: 'l2', eps: [1], budget: { preset: 'smoke', steps: 5 }, largeEps: [14], quiet: true, cache: false })).value;
+  const r = captureWarnings(() => strongEvaluation(model, { x: xs, y: ys }, { threat: 'l2', eps: [1], budget: { preset: 'smoke', steps: 5 }, largeEps: [14], quiet: true, cache: false })).value;
   assert.deepEqual(r.byEps[0].attacks.map((a) => a.attack), ['apgd-ce-l2', 'apgd-dlr-l2', 'fgm-l2']);
   assert.deepEqual(status(r, /gradient-free attack/), ['n/a']);
   assert.deepEqual(status(r, /large eps reaches ~chance \(l2, eps 14\)/), ['pass']);
