@@ -41,6 +41,10 @@ function band(x: number[], lo: number[], hi: number[], color: string, group: str
 
 export interface EpsSeries {
   name: string;
+  /** Series with the same group share a colour (e.g. the method, when architectures are told apart by `dash`); default: name. */
+  group?: string;
+  /** Line style (e.g. one per architecture); default solid. */
+  dash?: LineDash;
   eps: number[];
   /** Accuracy per eps, a fraction in [0, 1] (mean over seeds when accStd is given). */
   acc: number[];
@@ -61,12 +65,25 @@ export interface AccuracyVsEpsOptions {
   intervals?: IntervalStyle;
 }
 
+export type LineDash = 'solid' | 'dash' | 'dot' | 'dashdot';
+
+/** Colour index per series: one colour per distinct group (default: the series name), in order of first appearance. */
+function groupColors(series: { name: string; group?: string }[]): string[] {
+  const order: string[] = [];
+  return series.map((s) => {
+    const g = s.group ?? s.name;
+    if (!order.includes(g)) order.push(g);
+    return colorAt(order.indexOf(g));
+  });
+}
+
 /** Accuracy vs attack budget: one line per method, a +-std band when accStd is given, error bars or a band for lo/hi. */
 export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = {}): Figure {
   const where = 'accuracyVsEps';
   const scale = opts.percent ? 100 : 1;
   const data: Record<string, unknown>[] = [];
-  checkNonEmpty<EpsSeries>(where, 'series', series).forEach((s, i) => {
+  const colors = groupColors(checkNonEmpty<EpsSeries>(where, 'series', series));
+  series.forEach((s, i) => {
     const name = checkName(where, `series[${i}].name`, s?.name);
     let eps = checkNumbers(where, `${name}.eps`, s.eps, { min: 0 });
     if (eps.length === 0) fail(where, `${name}.eps is empty`, 'give at least one eps');
@@ -74,7 +91,7 @@ export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = 
     const sorted = (v: number[]) => order.map((j) => v[j]);
     const acc = sorted(checkNumbers(where, `${name}.acc`, s.acc, { length: eps.length, min: 0, max: 1 }));
     eps = sorted(eps);
-    const color = colorAt(i);
+    const color = colors[i];
     if (s.accStd !== undefined && (s.lo !== undefined || s.hi !== undefined)) {
       fail(where, `${name} has both accStd and lo/hi`, 'give the spread over seeds (accStd) or an interval (lo/hi), not both');
     }
@@ -90,7 +107,7 @@ export function accuracyVsEps(series: EpsSeries[], opts: AccuracyVsEpsOptions = 
     data.push({
       type: 'scatter', mode: 'lines+markers', name, legendgroup: name, x: eps, y: acc.map((a) => a * scale),
       ...(ci && opts.intervals !== 'band' ? { error_y: errorBars(ci.plus.map((v) => v * scale), ci.minus.map((v) => v * scale), color) } : {}),
-      line: { color, width: 2 }, marker: { color, size: 6 },
+      line: { color, width: 2, dash: s.dash ?? 'solid' }, marker: { color, size: 6 },
     });
   });
   const yTitle = opts.percent ? 'accuracy (%)' : 'accuracy';
@@ -260,6 +277,9 @@ export type HistoryRow = { epoch: number } & Record<string, number>;
 export interface TrainingRun {
   name: string;
   history: HistoryRow[];
+  /** Runs with the same group share a colour (default: name); `dash` tells them apart (e.g. per architecture). */
+  group?: string;
+  dash?: LineDash;
 }
 
 /** One panel per metric (loss, accuracy, each penalty...), one line per run, a run keeps its color across panels. */
@@ -284,6 +304,7 @@ export function trainingCurves(runs: TrainingRun[] | HistoryRow[], metrics: stri
   const h = (1 - gap * (n - 1)) / n;
   const layout: Record<string, unknown> = baseLayout(opts.title, { legend: { x: 1.02, y: 1, xanchor: 'left' }, height: Math.max(300, 220 * n) });
   const data: Record<string, unknown>[] = [];
+  const colors = groupColors(named);
   metrics.forEach((m, k) => {
     const ax = k === 0 ? '' : String(k + 1);
     const top = 1 - k * (h + gap);
@@ -294,7 +315,7 @@ export function trainingCurves(runs: TrainingRun[] | HistoryRow[], metrics: stri
       data.push({
         type: 'scatter', mode: 'lines+markers', name: r.name, legendgroup: r.name, showlegend: k === 0,
         x: rows.map((row) => row.epoch), y: rows.map((row) => (Number.isFinite(row[m]) ? row[m] : null)),
-        xaxis: `x${ax}`, yaxis: `y${ax}`, line: { color: colorAt(i), width: 2 }, marker: { color: colorAt(i), size: 5 },
+        xaxis: `x${ax}`, yaxis: `y${ax}`, line: { color: colors[i], width: 2, dash: r.dash ?? 'solid' }, marker: { color: colors[i], size: 5 },
       });
     });
   });

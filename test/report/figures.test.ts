@@ -197,3 +197,21 @@ test('intervals: lambdaSweep, cleanVsRobust and barChart draw asymmetric error b
   assert.throws(() => barChart([{ name: 'ce', bars: [{ name: 'pgd', value: 0.1, lo: 0.05, hi: 0.18 }] }, { name: 'gp', bars: [{ name: 'pgd', value: 0.4 }] }]), /only 1 of the 2 'pgd' bars have lo\/hi/);
   assert.throws(() => barChart([{ name: 'ce', bars: [{ name: 'pgd', value: 0.1, error: 0.1, lo: 0.05, hi: 0.18 }] }]), /both error and lo\/hi/);
 });
+
+test('accuracyVsEps and trainingCurves: one colour per group (method), dash per series (architecture)', () => {
+  type Trace = { name?: string; line?: { color: string; dash: string }; showlegend?: boolean };
+  const fig = accuracyVsEps([
+    { name: 'mlp Standard', group: 'Standard', dash: 'solid', eps: [0, 0.1], acc: [0.9, 0.1] },
+    { name: 'mlp p=2', group: 'p=2', dash: 'solid', eps: [0, 0.1], acc: [0.9, 0.2] },
+    { name: 'maxout Standard', group: 'Standard', dash: 'dash', eps: [0, 0.1], acc: [0.9, 0.1] },
+  ]);
+  const lines = (fig.data as Trace[]).filter((t) => t.line);
+  assert.equal(lines[0].line!.color, lines[2].line!.color, 'same method, same colour');
+  assert.notEqual(lines[0].line!.color, lines[1].line!.color);
+  assert.deepEqual(lines.map((t) => t.line!.dash), ['solid', 'solid', 'dash']);
+  const h = [{ epoch: 1, loss: 1 }, { epoch: 2, loss: 0.5 }];
+  const tc = trainingCurves([{ name: 'a', group: 'g', history: h }, { name: 'b', group: 'g', dash: 'dot', history: h }], ['loss']);
+  const tl = tc.data as Trace[];
+  assert.equal(tl[0].line!.color, tl[1].line!.color);
+  assert.equal(tl[1].line!.dash, 'dot');
+});
