@@ -10,3 +10,6 @@ export * from './claims';
 export * from './claims-continuous';
 export * from './consensus';
 export * from './term-equivalence';
+export * from './saliency-metrics';
+export * from './sagr-breakdown';
+export * from './transfer-report';

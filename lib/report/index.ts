@@ -9,3 +9,5 @@ export { chromiumPath, closeBrowser, renderFigure, type RenderOptions } from './
 export * from './display';
 export * from './progress';
 export * from './publish';
+export * from './cost-figure';
+export * from './matrix-heatmap';
