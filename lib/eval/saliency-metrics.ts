@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../types';
 import { withMode } from '../models/sequential';
 import { vanillaGradient } from '../saliency/gradient';
+import { normalizeHeatmap, toHeatmap } from '../saliency/heatmap';
 import { localization, strokeMask } from '../saliency/localization';
 import { gini } from '../saliency/sparseness';
 import { saliencySimilarity } from '../saliency/similarity';
@@ -51,7 +52,22 @@ export function runnerUpClass(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.
 
 /** d logit_y / dx, shaped like x. */
 export function trueClassGradient(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D {
-  return vanillaGradient(model, x, { target: tf.cast(y, 'int32') as tf.Tensor1D });
+  const target = tf.cast(y, 'int32') as tf.Tensor1D;
+  try {
+    return vanillaGradient(model, x, { target });
+  } finally {
+    target.dispose();
+  }
+}
+
+/** The true-class gradient as a display heatmap [B,H,W,1]: |map| summed over channels, scaled to [0,1] per input (caller disposes). */
+export function trueClassHeatmap(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor4D {
+  const g = trueClassGradient(model, x, y);
+  try {
+    return tf.tidy(() => normalizeHeatmap(toHeatmap(g)));
+  } finally {
+    g.dispose();
+  }
 }
 
 /** The four metrics per input of the true-class gradient map. */

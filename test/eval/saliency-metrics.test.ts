@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../../lib/types';
-import { meanInterval, runnerUpClass, saliencyMetricRows, saliencyMetrics } from '../../lib/eval/saliency-metrics';
+import { meanInterval, runnerUpClass, saliencyMetricRows, saliencyMetrics, trueClassHeatmap } from '../../lib/eval/saliency-metrics';
 import { sagrBreakdown, sagrClassMaps } from '../../lib/eval/sagr-breakdown';
 import { sagr } from '../../lib/regularizers/sagr';
 import { giniIndex } from '../../lib/saliency/sparseness';
@@ -55,6 +55,15 @@ test('saliencyMetrics: closed forms of a linear model (cpu and wasm), no leaks',
       assert.ok(Math.abs(m.values.discrimination[i] - (1 - rho)) < 1e-5, `${backend} discrimination ${i}`);
       assert.ok(m.values.deletionAuc[i] >= 0 && m.values.deletionAuc[i] <= 1, `${backend} deletion AUC in [0,1]`);
     });
+    const before = tf.memory().numTensors;
+    const hm = trueClassHeatmap(model, x, y);
+    assert.deepEqual(hm.shape, [3, H, W, 1]);
+    const hv = hm.dataSync();
+    const g0 = col(w, 0).map(Math.abs);
+    const mx = Math.max(...g0);
+    for (let p = 0; p < D; p++) assert.ok(Math.abs(hv[p] - g0[p] / mx) < 1e-5, `${backend} heatmap pixel ${p}`);
+    hm.dispose();
+    assert.equal(tf.memory().numTensors, before, `${backend}: trueClassHeatmap leaked`);
     tf.dispose([x, y]);
     model.dispose();
   }
