@@ -3,8 +3,9 @@
 // penalties of those papers shape). Metrics, one number per input (paired across models by input index):
 //   localization     share of |map| on the object (pixels above strokeThreshold); higher = more content-shaped
 //   sparseness       Gini index of |map|; higher = sharper (mass on fewer pixels)
-//   discrimination   1 - Spearman rank correlation between |map of the true class| and |map of the runner-up class|
-//                    (the highest other logit); higher = the class's evidence differs from its nearest rival's
+//   discrimination   1 - Spearman rank correlation between the SIGNED maps of the true class and of the runner-up class
+//                    (the highest other logit); higher = the class's evidence differs from its nearest rival's. Signed:
+//                    two maps that both outline the digit correlate in |map| whatever evidence they carry.
 //   deletionAuc      area under the true-class probability as the most salient pixels are zeroed; lower = more faithful
 // Kept in lib/eval (not lib/saliency) because it composes the saliency methods into an evaluation; a file under lib/saliency
 // would change the checkpoint cache key of every trained model.
@@ -83,7 +84,7 @@ export function saliencyMetrics(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, op
   const rivalMap = vanillaGradient(model, x, { target: rival });
   const mask = strokeMask(x, thr);
   try {
-    const sim = saliencySimilarity(map, rivalMap, { metric: 'spearman' });
+    const sim = saliencySimilarity(map, rivalMap, { metric: 'spearman', abs: false });
     return {
       n: x.shape[0],
       values: {

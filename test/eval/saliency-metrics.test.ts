@@ -51,7 +51,7 @@ test('saliencyMetrics: closed forms of a linear model (cpu and wasm), no leaks',
       const on = g.reduce((s, v, p) => s + (xs[i * D + p] > 0.5 ? v : 0), 0);
       assert.ok(Math.abs(m.values.localization[i] - on / g.reduce((s, v) => s + v, 0)) < 1e-5, `${backend} localization ${i}`);
       assert.ok(Math.abs(m.values.sparseness[i] - giniIndex(g)) < 1e-5, `${backend} gini ${i}`);
-      const rho = pearson(ranks(g), ranks(col(w, rv[i]).map(Math.abs)));
+      const rho = pearson(ranks(col(w, l)), ranks(col(w, rv[i]))); // signed maps
       assert.ok(Math.abs(m.values.discrimination[i] - (1 - rho)) < 1e-5, `${backend} discrimination ${i}`);
       assert.ok(m.values.deletionAuc[i] >= 0 && m.values.deletionAuc[i] <= 1, `${backend} deletion AUC in [0,1]`);
     });
