@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KernelSession, type Output } from './jupyter/kernel-client';
 import { REPO_ROOT } from './jupyter/kernelspec';
+import { figuresRoot, COMMITTED_PROFILE } from '../lib/report/output-dir';
 import { DEFAULT_PROFILE, NOTEBOOK_TIMEOUT_S, PROFILE_BUDGET_S, PROFILE_NAMES, parseProfile, type ProfileName } from '../lib/experiment/profiles';
 
 const USAGE = `usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile ${PROFILE_NAMES.join('|')}] [--timeout SECONDS]
@@ -11,7 +12,7 @@ const USAGE = `usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile
   --profile  default GRADREG_PROFILE, else ${DEFAULT_PROFILE}
   --timeout  per notebook; default ${PROFILE_NAMES.map((p) => `${p} ${NOTEBOOK_TIMEOUT_S[p]} s`).join(', ')}
   --out      executed copies (with outputs) go to DIR/<profile>/ (default build/notebooks)
-  --figures  figures go to DIR/<notebook>/ (default figures/ for ${DEFAULT_PROFILE}, figures/<profile>/ for the others)`;
+  --figures  figures go to DIR/<notebook>/ (default figures/ for ${COMMITTED_PROFILE}, whose results are committed, figures/<profile>/ for the others)`;
 
 interface Args { notebooks: string[]; profile: ProfileName; timeoutS: number; outDir: string; figuresDir: string }
 
@@ -52,7 +53,8 @@ function parseArgs(argv: string[]): Args {
     if (!fs.existsSync(nb)) throw new Error(`notebook not found: ${nb}`);
     if (!nb.endsWith('.ipynb')) throw new Error(`not a notebook (expected NAME.ipynb): ${nb}`);
   }
-  figuresDir ??= profile === DEFAULT_PROFILE ? path.join(REPO_ROOT, 'figures') : path.join(REPO_ROOT, 'figures', profile);
+  // The same rule as a notebook run in JupyterLab (lib decides): only the committed profile writes figures/<notebook>/.
+  figuresDir ??= figuresRoot(profile, REPO_ROOT);
   return { notebooks, profile, timeoutS: timeout ?? NOTEBOOK_TIMEOUT_S[profile], outDir, figuresDir };
 }
 

@@ -1,6 +1,7 @@
 // A notebook's parameters: one typed object per profile, merged with the user's overrides and validated.
 import * as crypto from 'node:crypto';
 import { activeProfile, PROFILE_NAMES, type ProfileName } from './profiles';
+import { announceOutputs } from '../report/output-dir';
 
 export type Validator<P> = (p: P) => void;
 
@@ -44,6 +45,8 @@ export function resolveParams<P extends object>(
   }
   const p = merged as P;
   o.validate?.(p);
+  // The notebook's first output says where this run writes (figures/<notebook>/ only for the committed profile).
+  announceOutputs(profile);
   return { ...p, profile };
 }
 

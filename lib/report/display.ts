@@ -1,7 +1,7 @@
 // Showing things in a notebook (tslab kernel) or, outside one, on the terminal.
 import * as crypto from 'node:crypto';
-import type { Figure } from './figure';
-import { figureFragment } from './html';
+import { renderFigure } from './browser';
+import { notebookFigure, type Figure } from './figure';
 import { toHtmlTable, toMarkdown, type FormatOptions, type TableInput } from './tables';
 
 interface Bundle { data: Record<string, unknown>; metadata: Record<string, unknown>; transient?: { display_id?: string } }
@@ -49,32 +49,52 @@ export function showPng(png: Uint8Array, text = '[image]'): void {
   if (!displayBundle({ 'image/png': Buffer.from(png).toString('base64'), 'text/plain': text })) console.log(text);
 }
 
-let plotlySent = false;
-
 function figureTitle(fig: Figure): string {
   const t = fig.layout.title as { text?: unknown } | string | undefined;
   return typeof t === 'string' ? t : typeof t?.text === 'string' ? t.text : 'untitled';
 }
 
+/** Size of the PNG fallback when the figure gives none: a typical notebook output width. */
+const FALLBACK_WIDTH = 800;
+const FALLBACK_HEIGHT = 450;
+
 /**
- * Shows a figure. Notebook: the plotly mime bundle (JupyterLab with the plotly renderer) plus a text/html fallback that
- * inlines plotly.js (~4.7 MB) only for the first figure of the session (includePlotly forces it, e.g. after reloading the page).
- * Terminal: a one-line note.
+ * Shows a figure; await it (`await gr.show(fig)`), so its output lands in the cell that made it. Notebook: one mime bundle
+ * that stands on its own in any later session, with no script and no plotly.js inlined (a few tens of KB):
+ * - application/vnd.plotly.v1+json: the interactive figure, drawn by JupyterLab's plotly renderer (`pip install plotly`),
+ *   sized to the output width (notebookFigure);
+ * - image/png: the same figure rendered once by the export browser: what frontends without that renderer show (classic
+ *   Notebook, nbviewer, GitHub, a reopened notebook in an untrusted session); images scale down to the output width;
+ * - text/plain: a one-line note (also all a terminal gets).
+ * Without a browser the PNG is left out and the note says why; the interactive part still works.
  */
-export function show(fig: Figure, opts: { includePlotly?: boolean } = {}): void {
+export async function show(fig: Figure, opts: { png?: Uint8Array } = {}): Promise<void> {
   if (!fig || !Array.isArray(fig.data) || typeof fig.layout !== 'object') throw new Error('show: expected a figure { data: object[], layout: object }; build one with the report figure helpers');
   const note = `[figure: ${figureTitle(fig)}, ${fig.data.length} traces; saveFigure(fig, notebook, name) writes html/png/svg]`;
-  if (!inNotebook()) {
+  // The writer of the cell that called show: if the caller forgets to await, the figure still goes to that cell.
+  const w = writer();
+  if (!w) {
     console.log(note);
     return;
   }
-  const includePlotly = opts.includePlotly ?? !plotlySent;
-  displayBundle({
-    'application/vnd.plotly.v1+json': { data: fig.data, layout: fig.layout },
-    'text/html': figureFragment(fig, { includePlotly }),
-    'text/plain': note,
-  });
-  if (includePlotly) plotlySent = true;
+  const nb = notebookFigure(fig);
+  let png = opts.png;
+  let missing = '';
+  if (!png) {
+    const width = typeof fig.layout.width === 'number' ? fig.layout.width : FALLBACK_WIDTH;
+    const height = typeof nb.layout.height === 'number' ? nb.layout.height : FALLBACK_HEIGHT;
+    try {
+      png = (await renderFigure({ data: nb.data, layout: { ...nb.layout, width, height } }, { width, height, formats: ['png'] })).png;
+    } catch (e) {
+      missing = ` (no PNG fallback: ${(e as Error).message.split('\n')[0]})`;
+    }
+  }
+  const data: Record<string, unknown> = {
+    'application/vnd.plotly.v1+json': { data: nb.data, layout: nb.layout, config: { responsive: true, displaylogo: false } },
+    ...(png ? { 'image/png': Buffer.from(png).toString('base64') } : {}),
+    'text/plain': note + missing,
+  };
+  w({ data, metadata: {} }, false);
 }
 
 /** Shows a table (rows or a DataFrame): HTML in a notebook, Markdown on a terminal. */

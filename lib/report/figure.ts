@@ -67,3 +67,46 @@ export function baseLayout(title: string | undefined, extra: Record<string, unkn
 export function axis(title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { title: { text: title }, showgrid: true, gridcolor: '#e5e5e5', zeroline: false, linecolor: '#444', showline: true, ticks: 'outside', ...extra };
 }
+
+/** More legend entries than this go below the plot in a notebook: on the right they take a third of a narrow output. */
+export const LEGEND_BELOW_AFTER = 4;
+
+function legendEntries(fig: Figure): number {
+  if (fig.layout.showlegend === false) return 0;
+  const groups = new Set<string>();
+  let n = 0;
+  for (const t of fig.data) {
+    if (t.showlegend === false || t.visible === false) continue;
+    if (typeof t.legendgroup === 'string' && t.legendgroup !== '') {
+      if (groups.has(t.legendgroup)) continue;
+      groups.add(t.legendgroup);
+    }
+    n++;
+  }
+  // A lone trace shows no legend unless asked.
+  return n === 1 && fig.layout.showlegend !== true ? 0 : n;
+}
+
+/**
+ * The figure as a notebook shows it: as wide as the output area (no fixed width; plotly's responsive autosize), the
+ * height kept; with many legend entries the legend goes below the plot, in rows, and the figure grows by those rows.
+ * Image grids keep square pixels (their axes are scale-anchored), so they shrink instead of needing a scroll bar.
+ * Files written by saveFigure keep the figure's own layout.
+ */
+export function notebookFigure(fig: Figure): Figure {
+  const { width: _width, ...layout } = fig.layout;
+  layout.autosize = true;
+  const entries = legendEntries(fig);
+  if (entries > LEGEND_BELOW_AFTER) {
+    // Roughly three entries per row at narrow widths; 22 px a row.
+    const extra = 22 * Math.ceil(entries / 3);
+    const height = typeof fig.layout.height === 'number' ? fig.layout.height : 450;
+    const margin = (typeof layout.margin === 'object' && layout.margin !== null ? layout.margin : {}) as Record<string, unknown>;
+    const bottom = typeof margin.b === 'number' ? margin.b : 50;
+    layout.height = height + extra;
+    layout.margin = { ...margin, b: bottom + extra, r: Math.min(typeof margin.r === 'number' ? margin.r : 20, 20) };
+    // y in paper units below the x axis title; plotly grows the margin further if the rows need it.
+    layout.legend = { ...(layout.legend as Record<string, unknown> | undefined), orientation: 'h', x: 0, xanchor: 'left', y: -(bottom + 10) / (height - bottom), yanchor: 'top' };
+  }
+  return { data: fig.data, layout };
+}

@@ -1,4 +1,4 @@
-// HTML for a figure: a self-contained page (plotly.js inlined) for disk, and a light fragment for notebooks.
+// HTML for a figure on disk: a self-contained page (plotly.js inlined). Notebooks get a mime bundle instead (display.ts).
 import * as fs from 'node:fs';
 import type { Figure } from './figure';
 
@@ -36,29 +36,4 @@ export function* figurePage(fig: Figure, opts: { title: string; width: number; h
   yield `<script id="figure-spec" type="application/json">${scriptJson({ data: fig.data, layout: fig.layout })}</script>\n`;
   yield '<script>\nvar spec = JSON.parse(document.getElementById("figure-spec").textContent);\n';
   yield 'Plotly.newPlot("figure", spec.data, spec.layout, {responsive: true, displaylogo: false});\n</script>\n</body>\n</html>\n';
-}
-
-let fragmentCount = 0;
-
-/**
- * A notebook text/html fragment. plotly.js is inlined only when asked (the first figure of a kernel session);
- * later fragments wait for window.Plotly and say how to recover if it never arrives (e.g. a reloaded page).
- */
-export function figureFragment(fig: Figure, opts: { includePlotly: boolean; height?: number }): string {
-  const id = `gradreg-fig-${process.pid}-${++fragmentCount}-${Date.now().toString(36)}`;
-  const height = opts.height ?? (typeof fig.layout.height === 'number' ? fig.layout.height : 450);
-  const loader = opts.includePlotly ? `<script>${plotlyJs()}</script>` : '';
-  return `${loader}<div id="${id}" style="height:${height}px"></div>
-<script>(function () {
-  var spec = ${scriptJson({ data: fig.data, layout: fig.layout })};
-  var tries = 0;
-  function draw() {
-    var el = document.getElementById(${JSON.stringify(id)});
-    if (!el) return;
-    if (window.Plotly) { window.Plotly.newPlot(el, spec.data, spec.layout, {responsive: true, displaylogo: false}); return; }
-    if (++tries < 100) { setTimeout(draw, 100); return; }
-    el.textContent = 'plotly.js is not loaded in this page: re-run the cell that showed the first figure, or call show(fig, {includePlotly: true}).';
-  }
-  draw();
-})();</script>`;
 }

@@ -1,47 +1,12 @@
-// Writing figures and tables under figures/<notebook>/, atomically, so a crash never leaves a half-written file.
-import * as fs from 'node:fs';
+// Writing figures and tables under figuresDir(notebook) (output-dir.ts), atomically, so a crash never leaves a half-written file.
 import * as path from 'node:path';
 import { renderFigure } from './browser';
 import type { Figure } from './figure';
 import { figurePage } from './html';
 import { checkTableNotEmpty, toCsv, toLatex, toMarkdown, type FormatOptions, type TableInput } from './tables';
 
-/** The repository root: GRADREG_REPO, else the folder above lib/ holding package.json (symlinks resolved, so notebooks/lib works). */
-export function repoRoot(): string {
-  if (process.env.GRADREG_REPO) return path.resolve(process.env.GRADREG_REPO);
-  let dir = fs.realpathSync(__dirname);
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(path.join(dir, 'lib'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`repoRoot: no package.json above ${__dirname}; set GRADREG_REPO (or GRADREG_FIGURES_DIR) to the repository root`);
-    dir = up;
-  }
-}
-
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** A plain file name (letters, digits, '.', '_', '-'; no folders, no '..'): the rule for every file the kit writes. */
-export function checkFileName(where: string, field: string, v: unknown): string {
-  if (typeof v !== 'string' || !SAFE_NAME.test(v) || v.includes('..')) {
-    throw new Error(`${where}: ${field} ${JSON.stringify(v)} is not a plain file name; use letters, digits, '.', '_' and '-' (e.g. '01-gradient-penalty')`);
-  }
-  return v;
-}
-
-/**
- * The folder for a notebook's figures and tables (not created here; writes create it):
- * - under the headless runner (GRADREG_NOTEBOOK set), GRADREG_FIGURES_DIR is that notebook's own folder, and other
- *   notebook names go beside it;
- * - otherwise GRADREG_FIGURES_DIR, when set, is the root: <root>/<notebook>;
- * - else <repo>/figures/<notebook>.
- */
-export function figuresDir(notebook: string): string {
-  const name = checkFileName('figuresDir', 'notebook', typeof notebook === 'string' ? notebook.replace(/\.ipynb$/, '') : notebook);
-  const env = process.env.GRADREG_FIGURES_DIR ? path.resolve(process.env.GRADREG_FIGURES_DIR) : undefined;
-  const running = process.env.GRADREG_NOTEBOOK?.replace(/\.ipynb$/, '');
-  if (env && running) return name === running ? env : path.join(path.dirname(env), name);
-  return path.join(env ?? path.join(repoRoot(), 'figures'), name);
-}
+import { checkFileName, figuresDir } from './output-dir';
+export { checkFileName, COMMITTED_PROFILE, describeOutputs, figuresDir, figuresRoot, repoRoot } from './output-dir';
 
 import { atomicWrite } from '../util/atomic-write';
 export { atomicWrite, type WriteData } from '../util/atomic-write';

@@ -6,7 +6,7 @@ import { showTable } from './display';
 import { checkTableNotEmpty, type TableInput } from './tables';
 
 export async function publish(fig: Figure, notebook: string, name: string, opts: SaveFigureOptions = {}): Promise<void> {
-  show(fig);
+  await show(fig);
   await saveFigure(fig, notebook, name, opts);
 }
 

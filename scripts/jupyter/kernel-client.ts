@@ -268,7 +268,10 @@ export class KernelSession {
           break;
         case 'error':
           outputs.push({ output_type: 'error', ename: c.ename || 'Error', evalue: c.evalue ?? '', traceback: c.traceback ?? [] });
-          errorText += `${c.ename ? c.ename + ': ' : ''}${String(c.evalue ?? '')}\n`;
+          // The traceback (message, then frames down to the cell) without its terminal colours; else name and message.
+          errorText += Array.isArray(c.traceback) && c.traceback.length > 0
+            ? `${c.traceback.map((l) => String(l).replace(/\u001b\[[0-9;]*m/g, '')).join('\n')}\n`
+            : `${c.ename ? c.ename + ': ' : ''}${String(c.evalue ?? '')}\n`;
           break;
         case 'status':
           if (c.execution_state === 'idle') idle = true;
@@ -281,7 +284,8 @@ export class KernelSession {
     clearTimeout(graceTimer);
     const reply = (await replyP) as { content: { status: string; execution_count?: number; ename?: string; evalue?: string } };
     const status = reply.content.status === 'ok' ? 'ok' : 'error';
-    if (status === 'error' && reply.content.evalue) errorText += `${reply.content.ename || 'Error'}: ${reply.content.evalue}\n`;
+    // The error output already carried the reply's ename/evalue (our kernel sends both); else the reply is all there is.
+    if (status === 'error' && reply.content.evalue && !outputs.some((o) => o.output_type === 'error')) errorText += `${reply.content.ename || 'Error'}: ${reply.content.evalue}\n`;
     return { status, outputs, executionCount: reply.content.execution_count ?? null, errorText, ...(warning ? { warning } : {}) };
   }
 

@@ -7,7 +7,6 @@ import * as path from 'node:path';
 import { accuracyVsEps, imageGrid } from '../../lib/report/figures';
 import { browserInfo, browserOpen, chromiumCandidates, closeBrowser, launchFailure, systemChromiums, withBrowserPage } from '../../lib/report/browser';
 import { saveFigure } from '../../lib/report/output';
-import { figureFragment } from '../../lib/report/html';
 import { decodePng, pixelAt, pixelVariance } from './png';
 import { assertWellFormedXml } from './xml';
 
@@ -177,17 +176,4 @@ test('the saved HTML renders offline in the browser: every trace drawn, no reque
   assert.equal(traces, curves.data.length);
   assert.deepEqual(errors, []);
   assert.deepEqual(requests, []);
-});
-
-test('notebook html fragments render: the first carries plotly.js, later ones wait for it and draw', async () => {
-  const first = figureFragment(curves, { includePlotly: true });
-  const later = figureFragment(accuracyVsEps([{ name: 'x', eps: [0, 1], acc: [1, 0] }]), { includePlotly: false });
-  assert.ok(later.length < 10_000);
-  // Output areas are appended in order; a later figure's script may run before plotly is parsed, hence later first here.
-  const drawn = await withBrowserPage(async (page) => {
-    await page.setContent(`<html><body>${later}${first}</body></html>`);
-    await page.waitForFunction('document.querySelectorAll(".main-svg").length >= 2', undefined, { timeout: 30_000 });
-    return page.evaluate('Array.from(document.querySelectorAll("div[id^=gradreg-fig-]")).map((d) => d.querySelectorAll(".scatterlayer .trace").length)');
-  });
-  assert.deepEqual(drawn, [1, curves.data.length]);
 });
