@@ -14,9 +14,9 @@ const USAGE = `usage: npm run reproduce -- [notebooks/NAME.ipynb ...] [--profile
   --out      executed copies (with outputs) go to DIR/<profile>/ (default build/notebooks)
   --figures  figures go to DIR/<notebook>/ (default figures/ for ${COMMITTED_PROFILE}, whose results are committed, figures/<profile>/ for the others)`;
 
-interface Args { notebooks: string[]; profile: ProfileName; timeoutS: number; outDir: string; figuresDir: string }
+export interface Args { notebooks: string[]; profile: ProfileName; timeoutS: number; outDir: string; figuresDir: string }
 
-function parseArgs(argv: string[]): Args {
+export function parseArgs(argv: string[]): Args {
   const notebooks: string[] = [];
   let profileArg = process.env.GRADREG_PROFILE?.trim() || DEFAULT_PROFILE;
   let profileSource = process.env.GRADREG_PROFILE?.trim() ? 'GRADREG_PROFILE' : 'profile';

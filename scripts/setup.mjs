@@ -5,6 +5,7 @@
 //     libnss3 libexpat1       the system libraries of the npm Chromium (only without a system browser) required
 //     python3-torch           PyTorch reference of `npm run bench -- --reference` and its parity test  optional
 //     jupyter-nbconvert       Jupyter's own runner, used by one kernelspec test                     optional
+//     jupyter-notebook        the classic Jupyter frontend: test/runner/frontend.test.ts, `npm run lab`  optional
 //   then `npm ci` (skipped when node_modules already matches package-lock.json), then a figure-export check (starts the browser).
 // Idempotent: present things are left alone. Exit code 1 when something required is still missing.
 // Options: --no-extras (skip the optional packages), --dry-run (print the plan, change nothing), --help.
@@ -59,6 +60,8 @@ const wanted = [
     present: () => debInstalled('python3-torch') || (!fresh && ok('/usr/bin/python3', ['-c', 'import torch'])) },
   { pkg: 'jupyter-nbconvert', why: "Jupyter's own runner: test/runner/kernelspec.test.ts", required: false,
     present: () => debInstalled('jupyter-nbconvert') || (!fresh && ok('jupyter', ['nbconvert', '--version'])) },
+  { pkg: 'jupyter-notebook', why: 'the classic Jupyter frontend: test/runner/frontend.test.ts (headless browser), `npm run lab`', required: false,
+    present: () => debInstalled('jupyter-notebook') || (!fresh && ok('jupyter', ['notebook', '--version'])) },
 ];
 
 const present = wanted.filter((w) => w.present());

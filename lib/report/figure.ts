@@ -98,15 +98,15 @@ export function notebookFigure(fig: Figure): Figure {
   layout.autosize = true;
   const entries = legendEntries(fig);
   if (entries > LEGEND_BELOW_AFTER) {
-    // Roughly three entries per row at narrow widths; 22 px a row.
-    const extra = 22 * Math.ceil(entries / 3);
+    // At the figure's bottom edge (container coordinates), in rows; the bottom margin grows by an estimate of those rows
+    // (about two entries a row in a narrow output, 30 px each) and plotly grows it further if they need more.
+    const extra = 30 * Math.ceil(entries / 2);
     const height = typeof fig.layout.height === 'number' ? fig.layout.height : 450;
     const margin = (typeof layout.margin === 'object' && layout.margin !== null ? layout.margin : {}) as Record<string, unknown>;
     const bottom = typeof margin.b === 'number' ? margin.b : 50;
     layout.height = height + extra;
     layout.margin = { ...margin, b: bottom + extra, r: Math.min(typeof margin.r === 'number' ? margin.r : 20, 20) };
-    // y in paper units below the x axis title; plotly grows the margin further if the rows need it.
-    layout.legend = { ...(layout.legend as Record<string, unknown> | undefined), orientation: 'h', x: 0, xanchor: 'left', y: -(bottom + 10) / (height - bottom), yanchor: 'top' };
+    layout.legend = { ...(layout.legend as Record<string, unknown> | undefined), orientation: 'h', x: 0, xanchor: 'left', y: 0, yanchor: 'bottom', yref: 'container' };
   }
   return { data: fig.data, layout };
 }

@@ -48,10 +48,8 @@ test('notebookFigure: no fixed width (fits the output), height kept, legend belo
   const runs = Array.from({ length: LEGEND_BELOW_AFTER + 2 }, (_, i) => ({ name: `run ${i}`, history: [{ epoch: 1, loss: 1 }, { epoch: 2, loss: 0.5 }] }));
   const many = trainingCurves(runs, ['loss']);
   const nb = notebookFigure({ ...many, layout: { ...many.layout, width: 1200 } });
-  const legend = nb.layout.legend as { orientation: string; y: number; yanchor: string };
-  assert.equal(legend.orientation, 'h');
-  assert.equal(legend.yanchor, 'top');
-  assert.ok(legend.y < 0, 'below the plot');
+  const legend = nb.layout.legend as { orientation: string; y: number; yanchor: string; yref: string };
+  assert.deepEqual([legend.orientation, legend.y, legend.yanchor, legend.yref], ['h', 0, 'bottom', 'container'], 'at the bottom edge, below the plot');
   assert.ok((nb.layout.height as number) > (many.layout.height as number), 'grows by the legend rows');
   assert.equal(nb.layout.width, undefined);
   assert.equal(many.layout.legend && (many.layout.legend as { orientation?: string }).orientation, undefined, 'the input figure is not modified');

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 const repo = path.resolve(__dirname, '..', '..');
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-const ALL = 'dataset-fashion-mnist libnss3 libexpat1 python3-torch jupyter-nbconvert';
+const ALL = 'dataset-fashion-mnist libnss3 libexpat1 python3-torch jupyter-nbconvert jupyter-notebook';
 
 interface Fake { root: string; log: string; bin: string }
 const made: string[] = [];
@@ -90,7 +90,7 @@ test('everything there: quiet, nothing installed, npm ci skipped; a changed lock
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /Debian packages: all present \(dataset-fashion-mnist\)/);
   assert.match(r.out, /npm packages: up to date/);
-  assert.match(r.out, /skipped \(optional, their tests skip\) python3-torch jupyter-nbconvert/);
+  assert.match(r.out, /skipped \(optional, their tests skip\) python3-torch jupyter-nbconvert jupyter-notebook/);
   assert.ok(r.out.trim().split('\n').length <= 4, r.out);
   assert.deepEqual(r.calls, []);
   fs.writeFileSync(path.join(f.root, 'package-lock.json'), JSON.stringify({ packages: { '': {}, 'node_modules/a': { version: '1.0.1' } } }));
