@@ -87,13 +87,21 @@ function legendEntries(fig: Figure): number {
   return n === 1 && fig.layout.showlegend !== true ? 0 : n;
 }
 
+/** Heatmap and image values to 4 significant digits: a notebook saves every number of a figure (float32 noise costs ~3x). */
+function roundDeep(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? Number(v.toPrecision(4)) : v;
+  if (Array.isArray(v)) return v.map(roundDeep);
+  return v;
+}
+
 /**
  * The figure as a notebook shows it: as wide as the output area (no fixed width; plotly's responsive autosize), the
  * height kept; with many legend entries the legend goes below the plot, in rows, and the figure grows by those rows.
  * Image grids keep square pixels (their axes are scale-anchored), so they shrink instead of needing a scroll bar.
- * Files written by saveFigure keep the figure's own layout.
+ * Heatmap/image values are rounded to 4 significant digits. Files written by saveFigure keep the figure as it is.
  */
 export function notebookFigure(fig: Figure): Figure {
+  const data = fig.data.map((t) => (Array.isArray(t.z) ? { ...t, z: roundDeep(t.z) } : t));
   const { width: _width, ...layout } = fig.layout;
   layout.autosize = true;
   const entries = legendEntries(fig);
@@ -108,5 +116,5 @@ export function notebookFigure(fig: Figure): Figure {
     layout.margin = { ...margin, b: bottom + extra, r: Math.min(typeof margin.r === 'number' ? margin.r : 20, 20) };
     layout.legend = { ...(layout.legend as Record<string, unknown> | undefined), orientation: 'h', x: 0, xanchor: 'left', y: 0, yanchor: 'bottom', yref: 'container' };
   }
-  return { data: fig.data, layout };
+  return { data, layout };
 }

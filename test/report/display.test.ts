@@ -54,7 +54,8 @@ test('notebookFigure: no fixed width (fits the output), height kept, legend belo
   assert.equal(nb.layout.width, undefined);
   assert.equal(many.layout.legend && (many.layout.legend as { orientation?: string }).orientation, undefined, 'the input figure is not modified');
   // Image grids: square pixels (scale-anchored axes), so without a fixed width they shrink rather than scroll.
-  const grid = notebookFigure(imageGrid([{ label: 'x', images: [new Float32Array(4)], kind: 'image' }], { width: 2, height: 2, channels: 1 }));
+  const grid = notebookFigure(imageGrid([{ label: 'x', images: [Float32Array.from([0.1, 0.123456789, 1 / 3, 1])], kind: 'image' }], { width: 2, height: 2, channels: 1 }));
+  assert.deepEqual(grid.data[0].z, [[0.1, 0.1235], [0.3333, 1]], 'pixel values to 4 significant digits (a saved notebook keeps each one)');
   assert.equal(grid.layout.width, undefined);
   assert.equal((grid.layout.yaxis as { scaleanchor?: string }).scaleanchor, 'x');
 });
