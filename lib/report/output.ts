@@ -9,6 +9,10 @@ import { checkFileName, figuresDir } from './output-dir';
 export { checkFileName, COMMITTED_PROFILE, describeOutputs, figuresDir, figuresRoot, repoRoot } from './output-dir';
 
 import { atomicWrite } from '../util/atomic-write';
+import { ensureWritableDir } from '../util/writable';
+
+/** What to do about a figures folder that cannot be written. */
+const FIGURES_FIX = 'set GRADREG_FIGURES_DIR to a writable folder (or npm run reproduce -- --figures DIR)';
 export { atomicWrite, type WriteData } from '../util/atomic-write';
 
 export type FigureFormat = 'html' | 'png' | 'svg';
@@ -35,19 +39,20 @@ export async function saveFigure(fig: Figure, notebook: string, name: string, op
     if (!Number.isInteger(v) || v < 10 || v > 10000) throw new Error(`saveFigure: ${k} must be an integer number of pixels in [10, 10000], got ${v}`);
   }
   const dir = figuresDir(notebook);
+  ensureWritableDir(dir, 'the figures folder', FIGURES_FIX);
   const out: Partial<Record<FigureFormat, string>> = {};
   const images = formats.filter((f): f is 'png' | 'svg' => f !== 'html');
   // Render first: if chromium is missing nothing is written, rather than an html without its png.
   const rendered = images.length > 0 ? await renderFigure(fig, { width, height, formats: images, scale: opts.scale }) : {};
   if (formats.includes('html')) {
     out.html = path.join(dir, `${name}.html`);
-    atomicWrite(out.html, figurePage(fig, { title: name, width, height }));
+    atomicWrite(out.html, figurePage(fig, { title: name, width, height }), 'the figure');
   }
   for (const f of images) {
     const file = path.join(dir, `${name}.${f}`);
     const bytes = rendered[f];
     if (bytes === undefined) throw new Error(`saveFigure: the browser returned no ${f} for ${name}`);
-    atomicWrite(file, bytes);
+    atomicWrite(file, bytes, 'the figure');
     out[f] = file;
   }
   return out;
@@ -69,11 +74,12 @@ export function saveTable(table: TableInput, notebook: string, name: string, opt
   checkFileName('saveTable', 'name', name);
   const dir = figuresDir(notebook);
   checkTableNotEmpty(table, `saveTable: table '${name}' of notebook ${path.basename(dir)}`);
+  ensureWritableDir(dir, 'the figures folder', FIGURES_FIX);
   const files: [string, string][] = [
     [path.join(dir, `${name}.csv`), toCsv(table)],
     [path.join(dir, `${name}.md`), (opts.caption ? `${opts.caption}\n\n` : '') + toMarkdown(table, opts)],
   ];
   if (opts.latex) files.push([path.join(dir, `${name}.tex`), toLatex(table, opts)]);
-  for (const [file, text] of files) atomicWrite(file, text);
+  for (const [file, text] of files) atomicWrite(file, text, 'the table');
   return { csv: files[0][0], md: files[1][0], ...(opts.latex ? { tex: files[2][0] } : {}) };
 }

@@ -176,3 +176,17 @@ test('atomicWrite creates folders, replaces the file, and a failure mid-write ke
   assert.equal(fs.readFileSync(file, 'utf8'), 'abc');
   assert.deepEqual(fs.readdirSync(dir), ['out.csv']);
 });
+
+test('saveTable into a figures folder that cannot be made names the folder and the fix before writing anything', () => {
+  const blocker = path.join(root, 'not-a-folder');
+  fs.mkdirSync(root, { recursive: true });
+  fs.writeFileSync(blocker, 'x');
+  const old = process.env.GRADREG_FIGURES_DIR;
+  process.env.GRADREG_FIGURES_DIR = blocker;
+  try {
+    assert.throws(() => saveTable([{ a: 1 }], 'nb-blocked', 'results'), /the figures folder .*nb-blocked.*set GRADREG_FIGURES_DIR to a writable folder/s);
+  } finally {
+    if (old === undefined) delete process.env.GRADREG_FIGURES_DIR;
+    else process.env.GRADREG_FIGURES_DIR = old;
+  }
+});
