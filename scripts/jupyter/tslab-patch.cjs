@@ -129,9 +129,17 @@ function patchKernel(exports) {
     globalThis.__gradregCellError = undefined;
     const content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData);
     if (content.status === 'error') {
-      const err = errorContent(globalThis.__gradregCellError);
+      let err;
+      try {
+        err = errorContent(globalThis.__gradregCellError);
+      } catch (e) {
+        err = { ename: 'Error', evalue: `the cell failed; its error could not be described (${e && e.message})`, traceback: [] };
+      }
       globalThis.__gradregCellError = undefined;
-      send('error', err, this.iopub);
+      // zeromq.js throws "Socket is busy writing" after a flood of outputs: the reply below must go out anyway, with the error.
+      try {
+        send('error', err, this.iopub);
+      } catch { /* the iopub output is lost; the execute_reply still carries ename/evalue/traceback */ }
       Object.assign(content, err);
     } else if (content.status === 'abort') {
       content.status = 'aborted';

@@ -34,6 +34,11 @@ test('a failing cell makes reproduce exit non-zero, naming the cell and the real
   const nb = JSON.parse(fs.readFileSync(path.join(out, 'smoke', 'failing.ipynb'), 'utf8'));
   assert.match(JSON.stringify(nb.cells[1].outputs), /gradreg: using the (tensorflow-gpu|tensorflow|wasm|cpu) backend/);
   assert.deepEqual(nb.cells[3].outputs, [], 'the cell after the failure must not run');
+  // The kernel's error reply (scripts/jupyter/tslab-patch.cjs): a Jupyter error output, reported with its traceback to the cell.
+  const err = nb.cells[2].outputs.find((o: { output_type: string }) => o.output_type === 'error');
+  assert.deepEqual([err?.ename, err?.evalue], ['Error', 'boom-42']);
+  assert.ok(!nb.cells[2].outputs.some((o: { name?: string }) => o.name === 'stderr'), 'the error is not stderr text');
+  assert.match(failure, /Error: boom-42\n\s+at <cell>/);
 });
 
 test('a passing notebook passes, and its executed copy keeps outputs incl. the backend line', () => {
