@@ -45,7 +45,8 @@ export function robustnessVsCost(points: CostPoint[], opts: { title?: string; ro
   return {
     data,
     layout: baseLayout(opts.title, {
-      xaxis: axis('training seconds per epoch', { ...(opts.logX ? { type: 'log' } : { rangemode: 'tozero' }) }),
+      // Room on the right for the rightmost point's label (plotly does not widen the axis for text).
+      xaxis: axis('training seconds per epoch', opts.logX ? { type: 'log' } : { range: [0, 1.2 * Math.max(...points.map((p) => p.secondsPerEpoch))] }),
       yaxis: axis(opts.robustLabel ?? 'robust accuracy', { range: [0, 1.02] }),
       legend: { x: 1.02, y: 1, xanchor: 'left' },
     }),
