@@ -39,11 +39,11 @@ export async function saveFigure(fig: Figure, notebook: string, name: string, op
     if (!Number.isInteger(v) || v < 10 || v > 10000) throw new Error(`saveFigure: ${k} must be an integer number of pixels in [10, 10000], got ${v}`);
   }
   const dir = figuresDir(notebook);
-  ensureWritableDir(dir, 'the figures folder', FIGURES_FIX);
   const out: Partial<Record<FigureFormat, string>> = {};
   const images = formats.filter((f): f is 'png' | 'svg' => f !== 'html');
-  // Render first: if chromium is missing nothing is written, rather than an html without its png.
+  // Render first: if chromium is missing nothing is written (not even the folder), rather than an html without its png.
   const rendered = images.length > 0 ? await renderFigure(fig, { width, height, formats: images, scale: opts.scale }) : {};
+  ensureWritableDir(dir, 'the figures folder', FIGURES_FIX);
   if (formats.includes('html')) {
     out.html = path.join(dir, `${name}.html`);
     atomicWrite(out.html, figurePage(fig, { title: name, width, height }), 'the figure');
