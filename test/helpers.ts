@@ -1,6 +1,7 @@
 // Shared test plumbing: run a block on each backend the tests cover (cpu = reference, wasm = what users run here).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../lib/backend';
+import type { Model } from '../lib/types';
 
 export const TEST_BACKENDS: BackendName[] = ['cpu', 'wasm'];
 
@@ -25,4 +26,21 @@ export function captureWarnings<T>(fn: () => T): { value: T; warnings: string[] 
   } finally {
     console.warn = orig;
   }
+}
+
+/**
+ * logits = flatten(x) Wt + b with seeded normal Wt [D, K] and b = [0.1, -0.2, 0.3, 0, ...]: every gradient-based saliency map
+ * has a closed form (the gradient of class k is Wt[:, k]). Returns the model and Wt as arrays.
+ */
+export function seededLinearModel(shape: [number, number, number], k: number, seed: number): { model: Model; w: number[][] } {
+  const d = shape[0] * shape[1] * shape[2];
+  const Wt = tf.variable(tf.randomNormal([d, k], 0, 1, 'float32', seed));
+  const B = tf.variable(tf.tensor1d(Array.from({ length: k }, (_, i) => [0.1, -0.2, 0.3][i] ?? 0)));
+  const w = Wt.arraySync() as number[][];
+  const model: Model = {
+    name: 'linear', inputShape: shape, numClasses: k, mode: 'eval', variables: [Wt, B], state: [],
+    logits: (x) => tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], d]) as tf.Tensor2D, Wt as tf.Tensor2D), B) as tf.Tensor2D),
+    paramCount: () => d * k + k, dispose: () => tf.dispose([Wt, B]),
+  };
+  return { model, w };
 }

@@ -3,29 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../../lib/types';
 import { meanInterval, runnerUpClass, saliencyMetricRows, saliencyMetrics, trueClassHeatmap } from '../../lib/eval/saliency-metrics';
 import { sagrBreakdown, sagrClassMaps } from '../../lib/eval/sagr-breakdown';
 import { sagr } from '../../lib/regularizers/sagr';
 import { giniIndex } from '../../lib/saliency/sparseness';
 import { ranks, pearson } from '../../lib/saliency/similarity';
-import { TEST_BACKENDS, tensorDelta, useBackend } from '../helpers';
+import { seededLinearModel, TEST_BACKENDS, tensorDelta, useBackend } from '../helpers';
 
 const [H, W, C, K] = [4, 4, 1, 3];
 const D = H * W * C;
 
-/** logits = flatten(x) Wt + b: the gradient of class k is Wt[:, k] for every input. */
-function linearModel(seed: number): { model: Model; w: number[][] } {
-  const Wt = tf.variable(tf.randomNormal([D, K], 0, 1, 'float32', seed));
-  const B = tf.variable(tf.tensor1d([0.1, -0.2, 0.3]));
-  const w = Wt.arraySync() as number[][];
-  const model: Model = {
-    name: 'linear', inputShape: [H, W, C], numClasses: K, mode: 'eval', variables: [Wt, B], state: [],
-    logits: (x) => tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], D]) as tf.Tensor2D, Wt as tf.Tensor2D), B) as tf.Tensor2D),
-    paramCount: () => D * K + K, dispose: () => tf.dispose([Wt, B]),
-  };
-  return { model, w };
-}
+const linearModel = (seed: number) => seededLinearModel([H, W, C], K, seed);
 
 const col = (w: number[][], k: number) => w.map((r) => r[k]);
 
