@@ -16,7 +16,7 @@ import { gridToPixels } from '../tf/warp';
 import { activeProfile, type ProfileName } from '../experiment/profiles';
 import { accuracyInterval, type AccuracyInterval } from '../stats/intervals';
 import { eventLoopTurner } from '../util/event-loop';
-import { checkEvaluation, robustnessSteps, worstCase, type AttackResult, type EvalData, type RobustnessReport } from './robustness';
+import { checkEvaluation, evalSlice, robustnessSteps, worstCase, type AttackResult, type EvalData, type RobustnessReport } from './robustness';
 import { BLACK_BOX_ATTACKS, gradientCheck, sanityChecks, sanitySummary, SINGLE_STEP_ATTACKS, type SanityCheck, type SanityOptions } from './sanity';
 import { formatAccCI } from '../stats/format';
 import type { TableRow } from '../report/tables';
@@ -291,9 +291,7 @@ function* strongSteps(model: Model, data: EvalData, o: StrongEvaluationOptions):
     return { eps: e, acc: accuracyInterval(worstCase(white, main.cleanCorrect).correct) };
   });
   const probeN = Math.min(n, 64);
-  const probe = 'x' in data
-    ? { x: data.x.slice([0, 0, 0, 0], [probeN, -1, -1, -1]), y: data.y.slice([0], [probeN]) }
-    : data.batch('test', Int32Array.from({ length: probeN }, (_, i) => i));
+  const probe = evalSlice(data, 0, probeN);
   try {
     sanity.push(gradientCheck(model, probe.x, probe.y));
   } finally {

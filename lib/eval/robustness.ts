@@ -45,7 +45,11 @@ export interface RobustnessReport {
 export type EvalData = DataSet | { x: tf.Tensor4D; y: tf.Tensor1D };
 
 /** Per example: the prediction is the label (and the logits are finite), and the logits are finite. */
-function predict(where: string, model: Model, x: tf.Tensor4D, y: tf.Tensor1D): { correct: Uint8Array; finite: Uint8Array } {
+/**
+ * Per example: correct (prediction = label, logits finite) and finite logits. Checks the logits' shape. Runs in the model's
+ * current mode: callers put it in eval mode.
+ */
+export function predictCorrect(where: string, model: Model, x: tf.Tensor4D, y: tf.Tensor1D): { correct: Uint8Array; finite: Uint8Array } {
   return tf.tidy(() => {
     const z = model.logits(x);
     if (z.rank !== 2 || z.shape[0] !== x.shape[0] || z.shape[1] !== model.numClasses) {
@@ -57,16 +61,15 @@ function predict(where: string, model: Model, x: tf.Tensor4D, y: tf.Tensor1D): {
   });
 }
 
+/** Test examples start .. start+m-1 (of a DataSet's test split, or of the given tensors) as one batch; the caller disposes it. */
+export function evalSlice(data: EvalData, start: number, m: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  if ('x' in data) return { x: data.x.slice([start, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([start], [m]) };
+  return data.batch('test', Int32Array.from({ length: m }, (_, i) => start + i));
+}
+
 /** Batches of the first n test examples (or of the given tensors); the caller disposes each. */
-function* evalBatches(data: EvalData, n: number, batchSize: number): Generator<{ x: tf.Tensor4D; y: tf.Tensor1D }> {
-  for (let s = 0; s < n; s += batchSize) {
-    const m = Math.min(batchSize, n - s);
-    if ('x' in data) {
-      yield { x: data.x.slice([s, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([s], [m]) };
-    } else {
-      yield data.batch('test', Int32Array.from({ length: m }, (_, i) => s + i));
-    }
-  }
+export function* evalBatches(data: EvalData, n: number, batchSize: number): Generator<{ x: tf.Tensor4D; y: tf.Tensor1D }> {
+  for (let s = 0; s < n; s += batchSize) yield evalSlice(data, s, Math.min(batchSize, n - s));
 }
 
 /**
@@ -288,7 +291,7 @@ export function* robustnessSteps(model: Model, data: EvalData, attacks: Attack[]
     let bi = 0;
     for (const { x, y } of evalBatches(data, n, bs)) {
       try {
-        const clean = predict(where, model, x, y);
+        const clean = predictCorrect(where, model, x, y);
         const bad = clean.finite.findIndex((v) => !v);
         if (bad >= 0) {
           throw new Error(`${where}: ${model.name} gives NaN or infinite logits on clean test example ${off + bad}` +
@@ -308,7 +311,7 @@ export function* robustnessSteps(model: Model, data: EvalData, attacks: Attack[]
               throw new Error(`${where}: attack "${a.name}" returned ${xa instanceof tf.Tensor ? `shape [${xa.shape}]` : String(xa)} for inputs [${x.shape}]; an attack returns adversarial inputs of the input's shape`);
             }
             checkAdversarial(where, a, x, xa);
-            const adv = predict(where, model, xa, y);
+            const adv = predictCorrect(where, model, xa, y);
             for (let i = 0; i < adv.correct.length; i++) {
               results[k].correct[off + i] = adv.correct[i] & clean.correct[i];
               if (!adv.finite[i]) nonFinite[k]++;
@@ -395,7 +398,7 @@ export function noiseAccuracy(model: Model, data: EvalData, sigmas: number[], op
           checkEvalInputs(where, x, bi * batchSize);
           const xn = tf.tidy(() => tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', deriveSeed(seed, si, bi))), 0, 1) as tf.Tensor4D);
           try {
-            const p = predict(where, model, xn, y);
+            const p = predictCorrect(where, model, xn, y);
             correct += p.correct.reduce((a, v) => a + v, 0);
           } finally {
             xn.dispose();

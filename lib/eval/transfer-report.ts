@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../types';
 import { withMode } from '../models/sequential';
 import type { TransferMatrix } from './transfer';
-import { checkEvaluation, type EvalData } from './robustness';
+import { checkEvaluation, evalBatches, predictCorrect, type EvalData } from './robustness';
 import { accuracyInterval, countInterval, type AccuracyInterval } from '../stats/intervals';
 import { formatAccCI } from '../stats/format';
 import type { TableRow } from '../report/tables';
@@ -142,16 +142,11 @@ export function cleanCorrect(model: Model, data: EvalData, opts: { n?: number; b
   const { n, batchSize } = checkEvaluation('cleanCorrect', model, data, opts);
   const out = new Uint8Array(n);
   withMode(model, 'eval', () => {
-    for (let off = 0; off < n; off += batchSize) {
-      const m = Math.min(batchSize, n - off);
-      const { x, y } = 'x' in data
-        ? { x: data.x.slice([off, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([off], [m]) }
-        : data.batch('test', Int32Array.from({ length: m }, (_, i) => off + i));
+    let off = 0;
+    for (const { x, y } of evalBatches(data, n, batchSize)) {
       try {
-        out.set(tf.tidy(() => {
-          const z = model.logits(x);
-          return tf.logicalAnd(tf.equal(tf.argMax(z, 1), tf.cast(y, 'int32')), tf.all(tf.isFinite(z), 1)).dataSync() as Uint8Array;
-        }), off);
+        out.set(predictCorrect('cleanCorrect', model, x, y).correct, off);
+        off += x.shape[0];
       } finally {
         tf.dispose([x, y]);
       }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../types';
 import { withMode } from '../models/sequential';
 import { deriveSeed } from '../data/rng';
-import { checkEvalInputs, checkEvaluation, randomTargets, type EvalData } from './robustness';
+import { checkEvalInputs, checkEvaluation, evalBatches, predictCorrect, randomTargets, type EvalData } from './robustness';
 import { TRANSFER_PREFIX } from './sanity';
 import type { TableRow } from '../report/tables';
 
@@ -61,13 +61,8 @@ function checkModels(where: string, list: NamedModel[]): void {
   }
 }
 
-function correctOn(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Uint8Array {
-  // Non-finite logits give no prediction: not correct.
-  return tf.tidy(() => {
-    const z = model.logits(x);
-    return Uint8Array.from(tf.logicalAnd(tf.equal(tf.argMax(z, 1), tf.cast(y, 'int32')), tf.all(tf.isFinite(z), 1)).dataSync());
-  });
-}
+/** Correct on (x, y) with finite logits (non-finite logits give no prediction: not correct). */
+const correctOn = (model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Uint8Array => predictCorrect('transferMatrix', model, x, y).correct;
 
 /**
  * Crafts adversarial examples on every source (makeAttack(source), or one shared attack) for the first n test examples, batch by
@@ -91,11 +86,10 @@ export function transferMatrix(sources: NamedModel[], targets: NamedModel[], mak
   const clean = targets.map(() => new Uint8Array(n));
   const correct = sources.map(() => targets.map(() => new Uint8Array(n)));
   const run = () => {
-    for (let off = 0, bi = 0; off < n; off += bs, bi++) {
-      const m = Math.min(bs, n - off);
-      const { x, y } = 'x' in data
-        ? { x: data.x.slice([off, 0, 0, 0], [m, -1, -1, -1]), y: data.y.slice([off], [m]) }
-        : data.batch('test', Int32Array.from({ length: m }, (_, i) => off + i));
+    let off = 0;
+    let bi = 0;
+    for (const { x, y } of evalBatches(data, n, bs)) {
+      const m = x.shape[0];
       try {
         checkEvalInputs('transferMatrix', x, off);
         const cleanHere = targets.map((t, ti) => { const c = correctOn(t.model, x, y); clean[ti].set(c, off); return c; });
@@ -117,6 +111,8 @@ export function transferMatrix(sources: NamedModel[], targets: NamedModel[], mak
       } finally {
         tf.dispose([x, y]);
       }
+      off += m;
+      bi++;
     }
   };
   // Eval mode for every target for the whole run (sources switch inside withMode per call).
