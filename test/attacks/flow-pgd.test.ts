@@ -16,14 +16,17 @@ function blobs(centers: [number, number][]): tf.Tensor4D {
   return tf.tensor4d(v, [centers.length, S, S, 1]);
 }
 
+/** A linear 3-class model on 6x6 images, three blobs labelled 0, 1, 2 and targets 1, 2, 0 (the caller disposes all). */
+function threeBlobs(): { m: ReturnType<typeof linearModel>; x: tf.Tensor4D; y: tf.Tensor1D; targets: tf.Tensor1D } {
+  const w = tf.tidy(() => tf.randomNormal([S * S, 3], 0, 1, 'float32', 4).arraySync() as number[][]);
+  return { m: linearModel([S, S, 1], w, [0, 0, 0]), x: blobs([[2, 2], [3, 2.5], [2.5, 3.5]]),
+    y: tf.tensor1d([0, 1, 2], 'int32'), targets: tf.tensor1d([1, 2, 0], 'int32') };
+}
+
 test('flow PGD, paper protocol: flow within eps grid units (= eps (W-1)/2 pixels), [0,1], raises the CE; targeted lowers the target CE (cpu and wasm)', async () => {
   for (const backend of TEST_BACKENDS) {
     await useBackend(backend);
-    const w = tf.tidy(() => tf.randomNormal([S * S, 3], 0, 1, 'float32', 4).arraySync() as number[][]);
-    const m = linearModel([S, S, 1], w, [0, 0, 0]);
-    const x = blobs([[2, 2], [3, 2.5], [2.5, 3.5]]);
-    const y = tf.tensor1d([0, 1, 2], 'int32');
-    const targets = tf.tensor1d([1, 2, 0], 'int32');
+    const { m, x, y, targets } = threeBlobs();
     const ce = (xx: tf.Tensor4D, labels: tf.Tensor1D) => tf.tidy(() => Array.from(crossEntropyPerExample(m.logits(xx), labels).dataSync()));
     const eps = 0.1;
     // The paper protocol's semantics (zero start, K steps of eps/K, CE, last iterate); the default is now the strong protocol.
@@ -115,11 +118,7 @@ test('flow PGD protocols: names, resolved settings in config, explicit fields ov
 test('flow PGD strong protocol: within eps, [0,1], deterministic given the seed, eps 0 identity, targeted, no tensor leak (cpu and wasm)', async () => {
   for (const backend of TEST_BACKENDS) {
     await useBackend(backend);
-    const w = tf.tidy(() => tf.randomNormal([S * S, 3], 0, 1, 'float32', 4).arraySync() as number[][]);
-    const m = linearModel([S, S, 1], w, [0, 0, 0]);
-    const x = blobs([[2, 2], [3, 2.5], [2.5, 3.5]]);
-    const y = tf.tensor1d([0, 1, 2], 'int32');
-    const targets = tf.tensor1d([1, 2, 0], 'int32');
+    const { m, x, y, targets } = threeBlobs();
     const eps = 0.1;
     const a = flowPgd({ eps, steps: 5, restarts: 3 });
     a.run(m, x, y, { seed: 3 }).dispose();
