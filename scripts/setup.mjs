@@ -6,6 +6,7 @@
 //     python3-torch           PyTorch reference of `npm run bench -- --reference` and its parity test  optional
 //     jupyter-nbconvert       Jupyter's own runner, used by one kernelspec test                     optional
 //     jupyter-notebook        the classic Jupyter frontend: test/runner/frontend.test.ts, `npm run lab`  optional
+//     redis-server            the job queue of `npm run worker` / GRADREG_RUNNER=queue (single host) and its tests  optional
 //   then `npm ci` (skipped when node_modules already matches package-lock.json), then a figure-export check (starts the browser).
 // Idempotent: present things are left alone. Exit code 1 when something required is still missing.
 // Options: --no-extras (skip the optional packages), --dry-run (print the plan, change nothing), --help.
@@ -62,6 +63,8 @@ const wanted = [
     present: () => debInstalled('jupyter-nbconvert') || (!fresh && ok('jupyter', ['nbconvert', '--version'])) },
   { pkg: 'jupyter-notebook', why: 'the classic Jupyter frontend: test/runner/frontend.test.ts (headless browser), `npm run lab`', required: false,
     present: () => debInstalled('jupyter-notebook') || (!fresh && ok('jupyter', ['notebook', '--version'])) },
+  { pkg: 'redis-server', why: 'the job queue (BullMQ) of `npm run worker` and GRADREG_RUNNER=queue on one host: test/jobs/queue.test.ts', required: false,
+    present: () => debInstalled('redis-server') || (!fresh && onPath('redis-server')) },
 ];
 
 const present = wanted.filter((w) => w.present());
