@@ -9,12 +9,24 @@ export interface SplitData {
   labels: Int32Array;
 }
 
+/**
+ * How to rebuild a data set in another process: load `source` by name (loadDataset) with `options`, then apply each `take`
+ * in order. Plain data; lib/jobs sends it with a training job instead of the pixels.
+ */
+export interface DataRecipe {
+  readonly source: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly takes: readonly { n: number; seed: number; nTest: number }[];
+}
+
 export class InMemoryDataSet implements DataSet {
   constructor(
     readonly name: string,
     readonly shape: readonly [number, number, number],
     readonly classNames: readonly string[],
     private readonly splits: Record<Split, SplitData>,
+    /** Set by loadDataset and kept by take(); undefined for a data set built from arrays. */
+    readonly recipe?: DataRecipe,
   ) {
     const per = shape[0] * shape[1] * shape[2];
     for (const s of ['train', 'test'] as const) {
@@ -28,6 +40,16 @@ export class InMemoryDataSet implements DataSet {
   private split(split: Split): SplitData {
     if (split !== 'train' && split !== 'test') throw new Error(`${this.name}: unknown split "${String(split)}", expected "train" or "test"`);
     return this.splits[split];
+  }
+
+  /** The same data with a recipe attached (the pixels are shared, not copied). */
+  withRecipe(recipe: DataRecipe): InMemoryDataSet {
+    return new InMemoryDataSet(this.name, this.shape, this.classNames, this.splits, recipe);
+  }
+
+  /** The split's raw bytes and labels (shared, not copied: do not modify). */
+  splitData(split: Split): SplitData {
+    return this.split(split);
   }
 
   size(split: Split): number {
@@ -97,10 +119,11 @@ export class InMemoryDataSet implements DataSet {
     };
     // The name identifies the subset (it keys the checkpoint cache): size and seed are part of it.
     const nTest = opts.nTest ?? this.size('test');
+    const recipe = this.recipe && { ...this.recipe, takes: [...this.recipe.takes, { n, seed, nTest }] };
     return new InMemoryDataSet(`${this.name}[train ${n}, test ${nTest}, seed ${seed}]`, this.shape, this.classNames, {
       train: pick('train', n),
       test: pick('test', nTest),
-    });
+    }, recipe);
   }
 
   private subset(split: Split, idx: Int32Array): SplitData {

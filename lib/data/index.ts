@@ -25,10 +25,16 @@ export interface LoadDatasetOptions {
 
 /** Loads a data set by name (parsed once per process, then cached). */
 export async function loadDataset(name: DataSetName, opts: LoadDatasetOptions = {}): Promise<InMemoryDataSet> {
+  let ds: InMemoryDataSet;
   switch (name) {
-    case 'mnist': return loadMnist();
-    case 'fashion-mnist': return loadFashionMnist(opts);
-    case 'cifar10': return loadCifar10(opts);
+    case 'mnist': ds = await loadMnist(); break;
+    case 'fashion-mnist': ds = await loadFashionMnist(opts); break;
+    case 'cifar10': ds = await loadCifar10(opts); break;
     default: throw new Error(`unknown data set "${String(name)}": use one of ${DATASETS.join(', ')}`);
   }
+  // The recipe lets a training job in another process load the same data (onProgress is a function: not part of it).
+  const options: Record<string, unknown> = {};
+  if (opts.dataDir !== undefined) options.dataDir = opts.dataDir;
+  if (opts.download !== undefined) options.download = opts.download;
+  return ds.withRecipe({ source: name, options, takes: [] });
 }

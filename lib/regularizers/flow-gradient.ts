@@ -22,6 +22,7 @@ import { deriveSeed } from '../data/rng';
 import type { Regularizer } from './regularizer';
 import { untaped } from './detached';
 import { checkKeys, checkNumber, checkOneOf } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 export type FlowGradientForm = 'closed' | 'warp';
 export const FLOW_GRADIENT_FORMS: readonly FlowGradientForm[] = ['closed', 'warp'];
@@ -90,7 +91,7 @@ export function flowGradient(config: FlowGradientConfig): Regularizer<Required<F
   const randomStartSigma = checkNumber(where, 'randomStartSigma', config.randomStartSigma ?? 0.01, { min: 0 });
   const form = checkOneOf(where, 'form', config.form ?? 'closed', FLOW_GRADIENT_FORMS);
   const padding = checkOneOf(where, 'padding', config.padding ?? 'border', WARP_PADDINGS);
-  return {
+  return withRecipe('flowGradient', [config], {
     name: 'flow-gradient',
     label: `FGR (lambda ${lambda})`,
     weight: lambda,
@@ -104,5 +105,5 @@ export function flowGradient(config: FlowGradientConfig): Regularizer<Required<F
         return tf.div(tf.sum(tf.square(gw)), x.shape[0]) as tf.Scalar;
       });
     },
-  };
+  });
 }

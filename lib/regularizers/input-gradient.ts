@@ -19,6 +19,7 @@ import { crossEntropyPerExample } from '../tf/safe-ops';
 import type { Regularizer } from './regularizer';
 import { untaped } from './detached';
 import { checkBoolean, checkKeys, checkNumber, checkOneOf, checkWeight } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 export type PerturbationNorm = 1 | 2 | 'inf';
 export const PERTURBATION_NORMS: readonly PerturbationNorm[] = [1, 2, 'inf'];
@@ -84,7 +85,7 @@ export function inputGradientPenalty(config: InputGradientPenaltyConfig): Regula
   const weight = checkWeight(where, config.weight ?? 1);
   const clip = checkBoolean(where, 'clip', config.clip ?? true);
   const resolved = { p, eps, form, weight, clip };
-  return {
+  return withRecipe('inputGradientPenalty', [config], {
     name: `lyu-p${p}-${form}`,
     label: `Lyu p=${p} (${form})`,
     weight,
@@ -99,7 +100,7 @@ export function inputGradientPenalty(config: InputGradientPenaltyConfig): Regula
         return tf.mean(crossEntropyPerExample(model.logits(xAdv), y)) as tf.Scalar;
       });
     },
-  };
+  });
 }
 
 export interface DoubleBackpropConfig {
@@ -111,7 +112,7 @@ export function doubleBackprop(config: DoubleBackpropConfig = {}): Regularizer<R
   const where = 'doubleBackprop';
   checkKeys(where, config, ['weight']);
   const weight = checkWeight(where, config.weight ?? 1);
-  return {
+  return withRecipe('doubleBackprop', [config], {
     name: 'double-backprop',
     label: 'Double backprop',
     weight,
@@ -120,7 +121,7 @@ export function doubleBackprop(config: DoubleBackpropConfig = {}): Regularizer<R
     value(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
       return tf.tidy(() => tf.mul(0.5, tf.mean(tf.sum(tf.square(rows(lossInputGradient(model, x, y))), 1))) as tf.Scalar);
     },
-  };
+  });
 }
 
 export interface FiniteDifferenceConfig {
@@ -135,7 +136,7 @@ export function finiteDifferenceGradientPenalty(config: FiniteDifferenceConfig =
   checkKeys(where, config, ['h', 'weight']);
   const h = checkNumber(where, 'h', config.h ?? 0.01, { min: 0, minExclusive: true });
   const weight = checkWeight(where, config.weight ?? 1);
-  return {
+  return withRecipe('finiteDifferenceGradientPenalty', [config], {
     name: 'fd-gradient',
     label: 'Finite-difference gradient penalty',
     weight,
@@ -152,7 +153,7 @@ export function finiteDifferenceGradientPenalty(config: FiniteDifferenceConfig =
         return tf.mul(0.5, tf.mean(tf.square(slope))) as tf.Scalar;
       });
     },
-  };
+  });
 }
 
 /** The perturbation eps * r_p(dL/dx) of Lyu's family at x (eval mode), for visualizing what each member defends against. */

@@ -16,6 +16,7 @@ import type { Regularizer } from './regularizer';
 import { examplesInteract } from './batch-coupling';
 import { untaped } from './detached';
 import { checkKeys, checkNumber, checkWeight } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 const SALT = 0x4a4e; // 'JN': keeps this term's random stream apart from other terms seeded from the same ctx.seed
 
@@ -90,7 +91,7 @@ export function jacobianNorm(config: JacobianNormConfig = {}): Regularizer<Requi
   const projections = checkNumber(where, 'projections', config.projections ?? 1, { min: 1, integer: true });
   const weight = checkWeight(where, config.weight ?? 1);
   const seed = checkNumber(where, 'seed', config.seed ?? 0, { integer: true });
-  return {
+  return withRecipe('jacobianNorm', [config], {
     name: 'jacobian-norm',
     label: `Jacobian norm (${projections} proj.)`,
     weight,
@@ -105,5 +106,5 @@ export function jacobianNorm(config: JacobianNormConfig = {}): Regularizer<Requi
         return tf.mean(projectedJacobianNormSq(model, x, frames)) as tf.Scalar;
       });
     },
-  };
+  });
 }

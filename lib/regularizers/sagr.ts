@@ -13,6 +13,7 @@ import type { Model } from '../types';
 import type { Regularizer } from './regularizer';
 import { examplesInteract } from './batch-coupling';
 import { checkKeys, checkWeight } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 export interface SagrConfig {
   /** Weight on the true class's gradient. Default 0.1. */
@@ -51,7 +52,7 @@ export function sagr(config: SagrConfig = {}): Regularizer<Required<SagrConfig>>
   const falseWeight = checkWeight(where, config.falseWeight ?? 1, 'falseWeight');
   const negWeight = checkWeight(where, config.negWeight ?? 0, 'negWeight');
   const weight = checkWeight(where, config.weight ?? 1);
-  return {
+  return withRecipe('sagr', [config], {
     name: 'sagr',
     label: `SAGR (true ${trueWeight}, false ${falseWeight})`,
     weight,
@@ -67,5 +68,5 @@ export function sagr(config: SagrConfig = {}): Regularizer<Required<SagrConfig>>
         return tf.div(tf.sum(tf.mul(w, perClass)), x.shape[0]) as tf.Scalar;
       });
     },
-  };
+  });
 }

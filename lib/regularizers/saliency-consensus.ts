@@ -17,6 +17,7 @@ import { untaped } from './detached';
 import { lossInputGradient } from './input-gradient';
 import { topKMask } from './saliency-mask';
 import { checkKeys, checkNumber, checkOneOf, checkWeight } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 export type SaliencyDistance = 'cosine' | 'l2';
 export const SALIENCY_DISTANCES: readonly SaliencyDistance[] = ['cosine', 'l2'];
@@ -93,7 +94,7 @@ export function saliencyConsensus(config: SaliencyConsensusConfig = {}): Regular
   const lambdaPseudo = checkWeight(where, config.lambdaPseudo ?? 1, 'lambdaPseudo');
   const topK = checkNumber(where, 'topK', config.topK ?? 0.3, { min: 0, minExclusive: true, max: 1 });
   const weight = checkWeight(where, config.weight ?? 1);
-  return {
+  return withRecipe('saliencyConsensus', [config], {
     name: 'saliency-consensus',
     label: `Saliency consensus (${distance})`,
     weight,
@@ -102,5 +103,5 @@ export function saliencyConsensus(config: SaliencyConsensusConfig = {}): Regular
     value(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar {
       return tf.tidy(() => consensusLoss(model, x, y, consensusTarget(model, x, y, eps), { distance, lambdaSal, lambdaPseudo, topK }));
     },
-  };
+  });
 }

@@ -15,6 +15,7 @@ import { lossInputGradient } from './input-gradient';
 import { projectedJacobianNormSq, projectionFrames } from './jacobian-norm';
 import { perturbationSaliencyMask, SALIENCY_MASK_KINDS, type SaliencyMaskKind } from './saliency-mask';
 import { checkKeys, checkNumber, checkOneOf, checkWeight } from './validate';
+import { withRecipe } from '../train/term-recipe';
 
 export interface SigrConfig {
   /** How pixel importance is measured: 'occlusion' (patch set to 0) or 'blur' (patch blurred). Default 'occlusion'. */
@@ -53,14 +54,14 @@ export function sigr(config: SigrConfig = {}): Regularizer<ResolvedSigr & { weig
   checkKeys(where, config, ['mask', 'topK', 'patch', 'blurSigma', 'weight']);
   const opts = resolveSigr(where, config);
   const weight = checkWeight(where, config.weight ?? 1);
-  return {
+  return withRecipe('sigr', [config], {
     name: 'sigr',
     label: `SIGR (${opts.mask}, top ${opts.topK})`,
     weight,
     config: { ...opts, weight },
     replacesCrossEntropy: false,
     value: (model: Model, x: tf.Tensor4D, y: tf.Tensor1D): tf.Scalar => selectiveGradientPenalty(model, x, y, opts),
-  };
+  });
 }
 
 export interface JsigrConfig extends SigrConfig {
@@ -84,7 +85,7 @@ export function jsigr(config: JsigrConfig = {}): Regularizer<ResolvedSigr & Requ
   const sigrWeight = checkWeight(where, config.sigrWeight ?? 1, 'sigrWeight');
   const projections = checkNumber(where, 'projections', config.projections ?? 1, { min: 1, integer: true });
   const seed = checkNumber(where, 'seed', config.seed ?? 0, { integer: true });
-  return {
+  return withRecipe('jsigr', [config], {
     name: 'jsigr',
     label: `J-SIGR (${opts.mask}, top ${opts.topK})`,
     weight,
@@ -105,5 +106,5 @@ export function jsigr(config: JsigrConfig = {}): Regularizer<ResolvedSigr & Requ
         return total;
       });
     },
-  };
+  });
 }

@@ -8,6 +8,7 @@ import { pgd } from '../attacks/pgd';
 import { flowPgd } from '../attacks/flow-pgd';
 import { checkPositiveInt, project } from '../attacks/base';
 import { crossEntropy, logSoftmax, softmax } from '../tf/safe-ops';
+import { withRecipe } from './term-recipe';
 
 function need(name: string, v: tf.Tensor4D | undefined): tf.Tensor4D {
   if (!v) throw new Error(`${name}: no adversarial batch (this term must be trained by lib/train's trainer, which calls prepare())`);
@@ -22,11 +23,11 @@ function checkEps(name: string, eps: number): void {
 export function fgsmAT(cfg: { eps: number; weight?: number }): LossTerm {
   checkEps('fgsmAT', cfg.eps);
   const atk = fgsm({ eps: cfg.eps });
-  return {
+  return withRecipe('fgsmAT', [cfg], {
     name: 'fgsm-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps },
     prepare: (model, x, y) => atk.run(model, x, y),
     value: (model, _x, y, ctx) => crossEntropy(model.logits(need('fgsmAT', ctx.prepared)), y),
-  };
+  });
 }
 
 /** PGD adversarial training (Madry et al. 2018): CE at the PGD point (random start). Replaces the clean CE. */
@@ -34,11 +35,11 @@ export function pgdAT(cfg: { eps: number; steps: number; alpha?: number; norm?: 
   checkEps('pgdAT', cfg.eps);
   const alpha = cfg.alpha ?? (2.5 * cfg.eps) / cfg.steps;
   const atk = pgd({ eps: cfg.eps, steps: cfg.steps, alpha, norm: cfg.norm ?? 'linf', randomStart: true, bestIterate: false });
-  return {
+  return withRecipe('pgdAT', [cfg], {
     name: 'pgd-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps, steps: cfg.steps, alpha, norm: cfg.norm ?? 'linf' },
     prepare: (model, x, y, ctx) => atk.run(model, x, y, { seed: ctx.seed }),
     value: (model, _x, y, ctx) => crossEntropy(model.logits(need('pgdAT', ctx.prepared)), y),
-  };
+  });
 }
 
 /**
@@ -61,7 +62,7 @@ export function trades(cfg: { beta: number; eps: number; steps: number; alpha?: 
   checkPositiveInt('trades', 'steps', cfg.steps);
   const alpha = cfg.alpha ?? (2.5 * cfg.eps) / cfg.steps;
   if (!(Number.isFinite(alpha) && alpha >= 0)) throw new Error(`trades: alpha must be >= 0, got ${alpha}`);
-  return {
+  return withRecipe('trades', [cfg], {
     name: 'trades-kl', weight: cfg.beta, config: { eps: cfg.eps, steps: cfg.steps, alpha },
     prepare: (model, x, _y, ctx) => {
       let xa = tf.tidy(() => project(tf.add(x, tf.randomNormal(x.shape, 0, 0.001, 'float32', ctx.seed)) as tf.Tensor4D, x, 'linf', cfg.eps));
@@ -76,7 +77,7 @@ export function trades(cfg: { beta: number; eps: number; steps: number; alpha?: 
       return xa;
     },
     value: (model, x, _y, ctx) => klTerm(model, x, need('trades', ctx.prepared)),
-  };
+  });
 }
 
 /** Flow-field adversarial training (Xia & Li's "adversarial deformation training"): CE at the flow-PGD point. */
@@ -84,9 +85,9 @@ export function flowAT(cfg: { eps: number; steps: number; weight?: number }): Lo
   checkEps('flowAT', cfg.eps);
   // The paper's attack (zero start, K steps of eps/K, CE, last iterate), not the strong evaluation default.
   const atk = flowPgd({ eps: cfg.eps, steps: cfg.steps, protocol: 'paper' });
-  return {
+  return withRecipe('flowAT', [cfg], {
     name: 'flow-at', weight: cfg.weight ?? 1, config: { eps: cfg.eps, steps: cfg.steps },
     prepare: (model, x, y, ctx) => atk.run(model, x, y, { seed: ctx.seed }),
     value: (model, _x, y, ctx) => crossEntropy(model.logits(need('flowAT', ctx.prepared)), y),
-  };
+  });
 }

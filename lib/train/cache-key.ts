@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { DataSet, LossTerm, Model } from '../types';
 import { backendReport } from '../backend';
 import { configHash } from '../experiment/params';
+import { termRecipe } from './term-recipe';
 
 /** Bump when a change to the trainer changes the numbers it produces or what a checkpoint means. */
 export const TRAINER_VERSION = 2;
@@ -75,10 +76,11 @@ export function libDigest(root: string = LIB_ROOT): string {
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 
 /**
- * What identifies a term's code and settings in the key: name, weight, config, and either its `cacheId` (when given, it
- * replaces the source) or the source text of `value` and `prepare`. The source covers a term written in a notebook, whose
- * code lib's digest cannot see; it does not cover values the term reads from variables around it (put those in `config`).
- * Built-in terms are hashed the same way (their source is also in the lib digest). Throws UncacheableError when the term's
+ * What identifies a term's code and settings in the key: name, weight, config, and one of: its `cacheId` (when given, it
+ * replaces the source); for a library term (one with a recipe, lib/train/term-recipe.ts) `lib:<factory>` + its arguments,
+ * its code being in the lib digest; otherwise the source text of `value` and `prepare`. The source covers a term written
+ * in a notebook, whose code lib's digest cannot see; it does not cover values the term reads from variables around it
+ * (put those in `config`). Throws UncacheableError when the term's
  * code cannot be read (a bound or native function) and no cacheId is given, or its config is not plain data.
  */
 export function termIdentity(t: LossTerm): Record<string, unknown> {
@@ -92,8 +94,15 @@ export function termIdentity(t: LossTerm): Record<string, unknown> {
     throw new UncacheableError(`loss term "${t.name}": its config cannot be keyed (${(e as Error).message})`);
   }
   let code: string;
+  const recipe = termRecipe(t);
+  let recipeArgs: string | undefined;
+  try { recipeArgs = recipe ? configHash(recipe.args) : undefined; } catch { recipeArgs = undefined; } // not plain data: hash the source
   if (t.cacheId !== undefined) {
     code = `cacheId:${t.cacheId}`;
+  } else if (recipe && recipeArgs !== undefined) {
+    // A library term: its code is in the lib digest; the factory and its arguments say which term it is, whatever compiler
+    // produced the running code (tslab's TypeScript in a notebook, esbuild in a worker).
+    code = `lib:${recipe.factory}:${recipeArgs}`;
   } else {
     const parts = [t.value, t.prepare].map((f) => (typeof f === 'function' ? Function.prototype.toString.call(f) : ''));
     if (parts.some((s) => NATIVE.test(s))) {

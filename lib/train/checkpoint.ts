@@ -1,6 +1,7 @@
 // Checkpoint files: one file = magic, header length, JSON header, float32 payload. The header carries a sha256 of the rest of the
 // header and the payload, so a truncated or altered byte anywhere fails the check and is never loaded. Written atomically.
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { atomicWrite } from '../util/atomic-write';
 import { readFileChecked } from '../util/writable';
@@ -53,6 +54,27 @@ export async function saveCheckpoint(
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hjson.length));
   atomicWrite(file, Buffer.concat([Buffer.from(MAGIC), len, hjson, bytes]), 'the checkpoint');
+}
+
+/**
+ * The header alone (magic, length, JSON), unverified, or undefined when the file is missing or unreadable: enough to tell a
+ * finished run from a partial one without reading a large payload. loadCheckpoint verifies everything before use.
+ */
+export function readCheckpointHeader(file: string): CheckpointHeader | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(MAGIC.length + 8);
+    if (fs.readSync(fd, head, 0, head.length, 0) < head.length || head.subarray(0, MAGIC.length).toString() !== MAGIC) return undefined;
+    const hlen = Number(head.readBigUInt64LE(MAGIC.length));
+    const json = Buffer.alloc(hlen);
+    if (fs.readSync(fd, json, 0, hlen, head.length) < hlen) return undefined;
+    return JSON.parse(json.toString()) as CheckpointHeader;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 export function loadCheckpoint(file: string): CheckpointData {

@@ -6,5 +6,6 @@ export * from './augment';
 export * from './terms';
 export * from './adversarial';
 export * from './checks';
+export { termRecipe, withRecipe, type TermRecipe } from './term-recipe';
 export { LIB_ROOT, TRAINING_SOURCES, UncacheableError, libDigest, sourceDigest, termIdentity } from './cache-key';
 export { DivergenceError, FROZEN_LIMIT, LOSS_GROWTH_LIMIT, LOSS_LIMIT, LOSS_LIMIT_STEPS, epochDivergence } from './divergence';

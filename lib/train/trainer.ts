@@ -60,6 +60,8 @@ export interface TrainOptions {
   /** Where cache-hit, resume, cache and check messages go (default: console.log, warnings console.warn). */
   log?: (message: string) => void;
   onEpoch?: (r: EpochRecord) => void;
+  /** Called after every step, also when quiet (a worker process reports to the notebook's bar with it). */
+  onProgress?: (done: number, total: number, info: string) => void;
 }
 
 export interface TrainResult {
@@ -204,7 +206,9 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
   }
 
   const stepsPerEpoch = Math.min(Math.ceil(data.size('train') / cfg.batchSize), cfg.maxStepsPerEpoch ?? Infinity);
-  const bar = opts.quiet ? undefined : progress(stepsPerEpoch * (cfg.epochs - startEpoch), `train ${model.name}`);
+  const stepsTotal = stepsPerEpoch * (cfg.epochs - startEpoch);
+  let stepsDone = 0;
+  const bar = opts.quiet ? undefined : progress(stepsTotal, `train ${model.name}`);
   const t0 = Date.now();
   let checks: TrainingCheck[] = [];
   const endWarnings: string[] = [];
@@ -261,7 +265,9 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
             termValues: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / steps])), optimizer: cfg.optimizer, ...kept(epoch),
           }));
         }
-        bar?.tick(1, `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`);
+        const info = `epoch ${epoch + 1}/${cfg.epochs} loss ${(lossSum / steps).toFixed(3)}`;
+        bar?.tick(1, info);
+        opts.onProgress?.(stepsDone += 1, stepsTotal, info);
         // A notebook's progress redraws leave the kernel only when the event loop turns (zeromq under tslab): let it, ~1/s.
         await turnEventLoop();
       }
