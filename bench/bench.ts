@@ -1,36 +1,65 @@
-// npm run bench [-- --reference] [--profile] [--workloads train,pgd10] [--batch 128] [--warmup 3] [--repeats 10] [--threads 1,2] [--out FILE]
+// npm run bench [-- --reference] [--profile] [--workloads train,pgd10] [--batch 128] [--warmup 3] [--rounds 5] [--repeats 4]
+//                  [--threads 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]
 // Times the reference net's workloads on the active tfjs backend (GRADREG_BACKEND picks one) and, with --reference, the same
-// workloads in PyTorch CPU (bench/reference.py under /usr/bin/python3), then prints the throughput ratio tfjs/PyTorch.
+// workloads in PyTorch CPU (bench/reference.py --serve under /usr/bin/python3, a child of this process), then prints the
+// throughput ratio tfjs/PyTorch.
+// Honesty: both sides run interleaved in one process tree: per round, a block of `repeats` steps of every tfjs setting, then of
+// every PyTorch thread count (ABAB...), so load on a shared machine hits both alike; medians, quartiles and per-round ratios
+// are reported. PyTorch gets its best thread count (searched over 1..cores by default). tfjs `--threads N`: the wasm backend
+// has no threads in Node, so N > 1 means N independent copies of the workload stepping at once in N worker threads (the
+// parallel-jobs path); its throughput counts all N. The JSON records CPU model and flags, versions, thread counts and load.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { spawnSync } from 'node:child_process';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend';
 import { createWorkload, WORKLOADS, WORKLOAD_DESCRIPTIONS, type WorkloadName } from './workloads';
+import { machineInfo } from './machine';
+import { TorchReference, type TorchInfo } from './torch-reference';
+import { startJob, type Reply } from './job-worker';
 
-interface Options {
-  reference: boolean; workloads: WorkloadName[]; batch: number; warmup: number; repeats: number; threads: number[];
-  out: string; python: string; profile: boolean;
+export interface Options {
+  reference: boolean; workloads: WorkloadName[]; batch: number; warmup: number; rounds: number; repeats: number;
+  threads: number[]; torchThreads: number[]; out: string; python: string; profile: boolean;
 }
 
 export interface Timing {
-  workload: string; medianMs: number; minMs: number; maxMs: number; runs: number;
-  /** Examples per second at the median. */
+  side: 'tfjs' | 'torch';
+  workload: string;
+  /** tfjs: 1 = one job on the main thread, N > 1 = N worker-thread jobs at once; torch: torch.set_num_threads. */
+  threads: number;
+  /** Examples processed at once per step: batch x jobs (jobs = threads for tfjs N > 1, else 1). */
+  examplesPerStep: number;
+  /** Over every timed step of every round (for jobs: the wall time of a block / repeats, one value per block). */
+  medianMs: number; q1Ms: number; q3Ms: number; minMs: number; maxMs: number; runs: number;
+  /** Each round's median: how much the machine moved during the run. */
+  roundMedians: number[];
+  /** examplesPerStep per second at the median. */
   throughput: number;
-  /** Process peak RSS after this workload (cumulative over the run, MiB). */
+  /** Peak RSS of the side's process after the workload (cumulative over the run, MiB). */
   peakRssMiB: number;
-  /** tfjs only: live tensors added by the workload's steps (must be 0), and the most bytes tfjs held after a step. */
+  /** tfjs main thread only: live tensors added by the timed steps (must be 0), and the most bytes tfjs held after a step. */
   tensorGrowth?: number; peakTensorMiB?: number;
-  /** PyTorch only: the thread count whose median was best, and every thread count's median. */
-  threads?: number; medianByThreads?: Record<string, number>;
 }
 
-const USAGE = 'usage: npm run bench -- [--reference] [--profile] [--workloads a,b] [--batch N] [--warmup N] [--repeats N] [--threads 1,2] [--out FILE] [--python PATH]';
+export interface Comparison {
+  workload: string;
+  /** Best throughput per side (over their thread settings). */
+  tfjs: { threads: number; throughput: number }; torch: { threads: number; throughput: number };
+  /** tfjs/torch throughput with tfjs on one thread (per job), and with tfjs at its best setting. */
+  ratioOneThread: number; ratioBest: number;
+  /** Per-round ratio of the best settings (round medians): its min, median and max. */
+  ratioRounds: { min: number; median: number; max: number };
+}
 
-function parseArgs(argv: string[]): Options {
+const USAGE = 'usage: npm run bench -- [--reference] [--profile] [--workloads a,b] [--batch N] [--warmup N] [--rounds N] [--repeats N] ' +
+  '[--threads 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]';
+
+export function parseArgs(argv: string[], cores = os.cpus().length): Options {
+  const all = Array.from({ length: Math.max(1, cores) }, (_, i) => i + 1);
   const o: Options = {
-    reference: false, workloads: [...WORKLOADS], batch: 128, warmup: 3, repeats: 10, threads: [1, 2],
+    reference: false, workloads: [...WORKLOADS], batch: 128, warmup: 3, rounds: 5, repeats: 4, threads: [1], torchThreads: all,
     out: path.join(__dirname, 'results.json'), python: '/usr/bin/python3', profile: false,
   };
   const int = (flag: string, v: string | undefined) => {
@@ -38,6 +67,7 @@ function parseArgs(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} expects a positive integer, got "${v}"\n${USAGE}`);
     return n;
   };
+  const list = (flag: string, v: string | undefined) => [...new Set((v ?? '').split(',').map((t) => int(flag, t)))];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -46,11 +76,14 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--workloads') {
       const names = (next() ?? '').split(',').filter(Boolean);
       for (const n of names) if (!(WORKLOADS as readonly string[]).includes(n)) throw new Error(`--workloads: unknown "${n}", expected some of ${WORKLOADS.join(',')}`);
+      if (names.length === 0) throw new Error(`--workloads expects a comma-separated list of ${WORKLOADS.join(',')}`);
       o.workloads = names as WorkloadName[];
     } else if (a === '--batch') o.batch = int(a, next());
     else if (a === '--warmup') o.warmup = int(a, next());
+    else if (a === '--rounds') o.rounds = int(a, next());
     else if (a === '--repeats') o.repeats = int(a, next());
-    else if (a === '--threads') o.threads = (next() ?? '').split(',').map((t) => int(a, t));
+    else if (a === '--threads') o.threads = list(a, next());
+    else if (a === '--torch-threads') o.torchThreads = list(a, next());
     else if (a === '--out') o.out = path.resolve(next() ?? '');
     else if (a === '--python') o.python = next() ?? '';
     else throw new Error(`unknown argument "${a}"\n${USAGE}`);
@@ -58,38 +91,150 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+export const median = (xs: number[]) => quantile(xs, 0.5);
+/** Linear-interpolation quantile (numpy's default). */
+export function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const p = (s.length - 1) * q, lo = Math.floor(p), hi = Math.ceil(p);
+  return s[lo] + (s[hi] - s[lo]) * (p - lo);
+}
 const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
 
-function timeTfjs(name: WorkloadName, o: Options): Timing {
+/** One side at one thread setting, timed in blocks: `block(n)` runs n steps and returns step times (ms). */
+interface Runner {
+  side: 'tfjs' | 'torch'; threads: number; jobs: number;
+  block(repeats: number): Promise<number[]>;
+  rssMiB(): Promise<number>;
+  /** Tensor accounting, tfjs main thread only: start() after warm-up (Adam creates its slots on the first step). */
+  tensors?: { start(): void; growth(): number; peakMiB(): number };
+  close(): Promise<void>;
+}
+
+function mainThreadRunner(name: WorkloadName, o: Options): Runner {
   const w = createWorkload(name, o.batch);
-  const run = () => { const out = w.step(); out.dataSync(); out.dispose(); };
-  for (let i = 0; i < o.warmup; i++) run();
-  const before = tf.memory().numTensors;
-  const ms: number[] = [];
-  let peakBytes = 0;
-  for (let i = 0; i < o.repeats; i++) {
-    const t0 = performance.now();
-    run();
-    ms.push(performance.now() - t0);
-    peakBytes = Math.max(peakBytes, tf.memory().numBytes);
-  }
-  const tensorGrowth = tf.memory().numTensors - before;
-  w.dispose();
-  const med = median(ms);
+  let before = 0, peakBytes = 0;
   return {
-    workload: name, medianMs: med, minMs: Math.min(...ms), maxMs: Math.max(...ms), runs: ms.length,
-    throughput: (o.batch * 1000) / med, peakRssMiB: peakRssMiB(), tensorGrowth, peakTensorMiB: peakBytes / 2 ** 20,
+    side: 'tfjs', threads: 1, jobs: 1,
+    async block(repeats) {
+      const ms: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        const out = w.step(); out.dataSync(); out.dispose();
+        ms.push(performance.now() - t0);
+        peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+      }
+      return ms;
+    },
+    rssMiB: async () => peakRssMiB(),
+    tensors: { start: () => { before = tf.memory().numTensors; peakBytes = 0; }, growth: () => tf.memory().numTensors - before, peakMiB: () => peakBytes / 2 ** 20 },
+    close: async () => w.dispose(),
   };
+}
+
+function reply(worker: Worker): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: Reply) => { cleanup(); m.op === 'error' ? reject(new Error(`bench job: ${m.message}`)) : resolve(m); };
+    const onErr = (e: Error) => { cleanup(); reject(e); };
+    const cleanup = () => { worker.off('message', onMsg); worker.off('error', onErr); };
+    worker.on('message', onMsg);
+    worker.on('error', onErr);
+  });
+}
+
+/** N worker-thread jobs stepping at once; a step's time is the block's wall time / repeats (all N jobs' examples count). */
+async function jobsRunner(name: WorkloadName, o: Options, n: number, backend: string): Promise<Runner> {
+  const workers = Array.from({ length: n }, (_, j) => startJob({ workload: name, batch: o.batch, seed: 1 + j, backend }));
+  await Promise.all(workers.map(reply));
+  return {
+    side: 'tfjs', threads: n, jobs: n,
+    async block(repeats) {
+      const t0 = performance.now();
+      const done = workers.map(reply);
+      for (const w of workers) w.postMessage({ op: 'run', repeats });
+      await Promise.all(done);
+      return [(performance.now() - t0) / repeats];
+    },
+    rssMiB: async () => peakRssMiB(), // workers share the process
+    close: async () => { for (const w of workers) w.postMessage({ op: 'stop' }); await Promise.all(workers.map((w) => w.terminate())); },
+  };
+}
+
+function torchRunner(ref: TorchReference, threads: number): Runner {
+  return {
+    side: 'torch', threads, jobs: 1,
+    block: (repeats) => ref.run(threads, repeats),
+    rssMiB: () => ref.peakRssMiB(),
+    close: async () => undefined,
+  };
+}
+
+function summarize(r: Runner, name: string, rounds: number[][], batch: number, rss: number): Timing {
+  const ms = rounds.flat();
+  const med = median(ms);
+  const t: Timing = {
+    side: r.side, workload: name, threads: r.threads, examplesPerStep: batch * r.jobs,
+    medianMs: med, q1Ms: quantile(ms, 0.25), q3Ms: quantile(ms, 0.75), minMs: Math.min(...ms), maxMs: Math.max(...ms), runs: ms.length,
+    roundMedians: rounds.map(median), throughput: (batch * r.jobs * 1000) / med, peakRssMiB: rss,
+  };
+  if (r.tensors) { t.tensorGrowth = r.tensors.growth(); t.peakTensorMiB = r.tensors.peakMiB(); }
+  return t;
+}
+
+/**
+ * Warm-up, then `rounds` rounds; in each, a block of `repeats` steps per runner, tfjs settings first, then PyTorch's (ABAB...).
+ * One PyTorch net serves all its thread counts (a step's cost does not depend on the weights).
+ */
+async function timeWorkload(name: WorkloadName, o: Options, backend: string, ref: TorchReference | undefined): Promise<Timing[]> {
+  const runners: Runner[] = [];
+  try {
+    for (const n of o.threads) runners.push(n === 1 ? mainThreadRunner(name, o) : await jobsRunner(name, o, n, backend));
+    if (ref) {
+      await ref.setup(name, o.batch);
+      for (const t of o.torchThreads) runners.push(torchRunner(ref, t));
+    }
+    for (const r of runners) { await r.block(o.warmup); r.tensors?.start(); }
+    const times: number[][][] = runners.map(() => []);
+    for (let round = 0; round < o.rounds; round++) {
+      for (let i = 0; i < runners.length; i++) times[i].push(await runners[i].block(o.repeats));
+    }
+    const out: Timing[] = [];
+    for (let i = 0; i < runners.length; i++) out.push(summarize(runners[i], name, times[i], o.batch, await runners[i].rssMiB()));
+    return out;
+  } finally {
+    for (const r of runners) await r.close();
+  }
+}
+
+/** Best setting per side, the two ratios, and the per-round ratio range of the best settings. */
+export function compare(timings: Timing[]): Comparison[] {
+  const names = [...new Set(timings.map((t) => t.workload))];
+  const out: Comparison[] = [];
+  for (const name of names) {
+    const best = (side: 'tfjs' | 'torch') => timings.filter((t) => t.workload === name && t.side === side)
+      .reduce<Timing | undefined>((b, t) => (!b || t.throughput > b.throughput ? t : b), undefined);
+    const a = best('tfjs'), b = best('torch');
+    const one = timings.find((t) => t.workload === name && t.side === 'tfjs' && t.threads === 1);
+    if (!a || !b) continue;
+    const rounds = a.roundMedians.map((m, i) => (a.examplesPerStep / m) / (b.examplesPerStep / b.roundMedians[i]));
+    out.push({
+      workload: name,
+      tfjs: { threads: a.threads, throughput: a.throughput }, torch: { threads: b.threads, throughput: b.throughput },
+      ratioOneThread: one ? one.throughput / b.throughput : NaN, ratioBest: a.throughput / b.throughput,
+      ratioRounds: { min: Math.min(...rounds), median: median(rounds), max: Math.max(...rounds) },
+    });
+  }
+  return out;
 }
 
 export interface KernelShare { kernel: string; ms: number; calls: number }
 
 /** Per-kernel times of one step (after warm-up), slowest first. Kernels built from other kernels count both. */
-async function profileStep(name: WorkloadName, o: Options): Promise<KernelShare[]> {
+async function profileStep(name: WorkloadName, o: Options): Promise<{ stepMs: number; kernels: KernelShare[] }> {
   const w = createWorkload(name, o.batch);
   for (let i = 0; i < Math.max(1, o.warmup); i++) { const out = w.step(); out.dataSync(); out.dispose(); }
+  const t0 = performance.now();
   const info = await tf.profile(() => { const out = w.step(); out.dataSync(); return out; });
+  const stepMs = performance.now() - t0;
   tf.dispose(info.result as tf.Tensor);
   w.dispose();
   const by = new Map<string, KernelShare>();
@@ -99,33 +244,26 @@ async function profileStep(name: WorkloadName, o: Options): Promise<KernelShare[
     e.calls++;
     by.set(k.name, e);
   }
-  return [...by.values()].sort((a, b) => b.ms - a.ms);
+  return { stepMs, kernels: [...by.values()].sort((a, b) => b.ms - a.ms) };
 }
 
-interface TorchResult { ok: true; torch: string; results: Timing[] }
+function fmt(n: number | undefined, digits = 1) { return n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits); }
 
-function runTorch(o: Options): TorchResult | { ok: false; reason: string } {
-  if (!fs.existsSync(o.python)) return { ok: false, reason: `${o.python} not found: install Debian's python3-torch (apt-get install python3-torch) or pass --python PATH` };
-  const args = [path.join(__dirname, 'reference.py'), '--workloads', o.workloads.join(','), '--batch', String(o.batch),
-    '--warmup', String(o.warmup), '--repeats', String(o.repeats), '--threads', o.threads.join(',')];
-  const r = spawnSync(o.python, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.error) return { ok: false, reason: `could not start ${o.python}: ${r.error.message}` };
-  if (r.status === 3) return { ok: false, reason: r.stderr.trim() };
-  if (r.status !== 0) return { ok: false, reason: `bench/reference.py exited with ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` };
-  return { ok: true, ...(JSON.parse(r.stdout) as { torch: string; results: Timing[] }) };
+function table(timings: Timing[], comparisons: Comparison[]): string {
+  const head = ['workload', 'side', 'threads', 'median ms', 'q1-q3 ms', 'ex/s', 'peak RSS MiB', 'tensor growth'];
+  const rows = timings.map((t) => [t.workload, t.side, t.side === 'tfjs' && t.threads > 1 ? `${t.threads} jobs` : String(t.threads),
+    fmt(t.medianMs), `${fmt(t.q1Ms)}-${fmt(t.q3Ms)}`, fmt(t.throughput, 0), fmt(t.peakRssMiB, 0), t.tensorGrowth === undefined ? '' : String(t.tensorGrowth)]);
+  const lines = [render(head, rows)];
+  if (comparisons.length) {
+    const chead = ['workload', 'tfjs/torch (tfjs 1 thread)', 'tfjs/torch (best of each)', 'per-round min..max', 'torch best threads'];
+    const crows = comparisons.map((c) => [c.workload, fmt(c.ratioOneThread, 2), fmt(c.ratioBest, 2),
+      `${fmt(c.ratioRounds.min, 2)}..${fmt(c.ratioRounds.max, 2)}`, String(c.torch.threads)]);
+    lines.push('', render(chead, crows));
+  }
+  return lines.join('\n');
 }
 
-function fmt(n: number | undefined, digits = 1) { return n === undefined ? '-' : n.toFixed(digits); }
-
-function table(tfjs: Timing[], torch: Timing[] | undefined, backend: string): string {
-  const head = ['workload', `tfjs ${backend} ms`, 'ex/s', 'peak RSS MiB', 'tensor growth'];
-  if (torch) head.push('torch ms', 'threads', 'tfjs/torch');
-  const rows = tfjs.map((t) => {
-    const row = [t.workload, fmt(t.medianMs), fmt(t.throughput, 0), fmt(t.peakRssMiB, 0), String(t.tensorGrowth)];
-    const p = torch?.find((r) => r.workload === t.workload);
-    if (torch) row.push(fmt(p?.medianMs), String(p?.threads ?? '-'), p ? (p.medianMs / t.medianMs).toFixed(2) : '-');
-    return row;
-  });
+function render(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -134,47 +272,64 @@ function table(tfjs: Timing[], torch: Timing[] | undefined, backend: string): st
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const backend = await initBackend(undefined, { quiet: true });
-  const load = os.loadavg();
-  console.log(`bench: ${backend.name} backend, batch ${o.batch}, median of ${o.repeats} after ${o.warmup} warm-up; ` +
-    `${os.cpus().length} cores, load average ${load.map((l) => l.toFixed(2)).join(' ')}`);
-  const tfjs: Timing[] = [];
-  for (const name of o.workloads) {
-    const t = timeTfjs(name, o);
-    tfjs.push(t);
-    console.log(`  ${name.padEnd(16)} ${fmt(t.medianMs)} ms  (${WORKLOAD_DESCRIPTIONS[name]})`);
-  }
-  const profiles: Record<string, KernelShare[]> = {};
-  if (o.profile) {
-    console.log('\nprofile of one step per workload (ms per kernel; kernels made of kernels include them):');
-    for (const name of o.workloads) {
-      profiles[name] = await profileStep(name, o);
-      console.log(`  ${name}: ` + profiles[name].slice(0, 8).map((k) => `${k.kernel} ${k.ms.toFixed(1)} (${k.calls})`).join(', '));
-    }
-  }
-  let torch: TorchResult | undefined;
+  const machine = await machineInfo(backend.name);
+  const loadBefore = os.loadavg();
+  console.log(`bench: ${backend.name} backend, batch ${o.batch}, ${o.rounds} rounds x ${o.repeats} steps per side after ${o.warmup} warm-up; ` +
+    `${machine.cpu.model}, ${machine.cores} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  let ref: TorchReference | undefined;
+  let torchInfo: TorchInfo | undefined;
   let torchSkipped: string | undefined;
   if (o.reference) {
-    console.log(`reference: PyTorch CPU via ${o.python}, threads best of ${o.threads.join(',')} ...`);
-    const r = runTorch(o);
-    if (r.ok) torch = r;
+    const r = await TorchReference.start(o.python);
+    if (r.ok) { ref = r.ref; torchInfo = r.info; console.log(`reference: PyTorch ${r.info.torch} CPU via ${o.python}, threads ${o.torchThreads.join(',')}, interleaved with tfjs`); }
     else { torchSkipped = r.reason; console.log(`reference skipped: ${r.reason}`); }
   }
-  console.log('\n' + table(tfjs, torch?.results, backend.name));
-  if (torch) console.log(`(tfjs/torch = throughput ratio = torch ms / tfjs ms; >= 1 means tfjs is as fast. torch ${torch.torch})`);
-  const leaks = tfjs.filter((t) => t.tensorGrowth !== 0);
+  const timings: Timing[] = [];
+  try {
+    for (const name of o.workloads) {
+      const ts = await timeWorkload(name, o, backend.name, ref);
+      timings.push(...ts);
+      console.log(`  ${name.padEnd(16)} ` + ts.map((t) => `${t.side}@${t.threads} ${fmt(t.medianMs)} ms`).join(', ') + `  (${WORKLOAD_DESCRIPTIONS[name]})`);
+    }
+  } finally {
+    ref?.close();
+  }
+  const profiles: Record<string, { stepMs: number; kernels: KernelShare[] }> = {};
+  if (o.profile) {
+    console.log('\nprofile of one step per workload, main thread (ms per kernel, share of the step; kernels made of kernels include them):');
+    for (const name of o.workloads) {
+      const p = profiles[name] = await profileStep(name, o);
+      console.log(`  ${name} (${fmt(p.stepMs)} ms): ` + p.kernels.slice(0, 8)
+        .map((k) => `${k.kernel} ${fmt(k.ms)} (${k.calls}x, ${fmt((100 * k.ms) / p.stepMs, 0)}%)`).join(', '));
+    }
+  }
+  const comparisons = ref ? compare(timings) : [];
+  console.log('\n' + table(timings, comparisons));
+  if (comparisons.length) console.log(`(tfjs/torch = throughput ratio; >= 1 means tfjs is as fast. torch ${torchInfo!.torch}, best of ${o.torchThreads.join(',')} threads)`);
+  const leaks = timings.filter((t) => t.tensorGrowth !== undefined && t.tensorGrowth !== 0);
   if (leaks.length) console.log(`WARNING: tensors grew across steps in ${leaks.map((t) => t.workload).join(', ')}`);
   const result = {
-    date: new Date().toISOString(), backend: backend.name, node: process.version, cores: os.cpus().length, loadAverage: load,
-    options: { batch: o.batch, warmup: o.warmup, repeats: o.repeats, threads: o.threads },
-    tfjs, profiles: o.profile ? profiles : null, torch: torch ?? null, torchSkipped: torchSkipped ?? null,
-    ratios: torch ? Object.fromEntries(tfjs.map((t) => {
-      const p = torch!.results.find((r) => r.workload === t.workload);
-      return [t.workload, p ? p.medianMs / t.medianMs : null];
-    })) : null,
+    date: new Date().toISOString(), machine, loadAverage: { before: loadBefore, after: os.loadavg() },
+    backend: backend.name,
+    protocol: 'ABAB: after warm-up, each round times a block of `repeats` steps of every tfjs setting, then of every PyTorch thread count, in one process tree (PyTorch is a child process serving requests)',
+    options: { batch: o.batch, warmup: o.warmup, rounds: o.rounds, repeats: o.repeats, threads: o.threads, torchThreads: o.torchThreads },
+    threads: {
+      tfjs: { settings: o.threads, backendThreads: machine.backend.tfjsThreads,
+        meaning: '1: one job on the main thread (the wasm backend has no threads in Node); N > 1: N independent jobs at once in N worker threads, throughput counts all N' },
+      torch: { settings: ref ? o.torchThreads : [], default: torchInfo?.defaultThreads ?? null, interop: torchInfo?.interopThreads ?? null,
+        best: Object.fromEntries(comparisons.map((c) => [c.workload, c.torch.threads])) },
+    },
+    versions: { node: machine.node, tfjs: machine.tfjs, torch: torchInfo?.torch ?? null, python: torchInfo?.python ?? null },
+    torchInfo: torchInfo ?? null, torchSkipped: torchSkipped ?? null,
+    timings, comparisons: ref ? comparisons : null,
+    ratios: ref ? Object.fromEntries(comparisons.map((c) => [c.workload, c.ratioOneThread])) : null,
+    profiles: o.profile ? profiles : null,
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(result, null, 2) + '\n');
+  fs.renameSync(tmp, o.out);
   console.log(`wrote ${path.relative(process.cwd(), o.out)}`);
 }
 
-main().catch((e: Error) => { console.error(`bench: ${e.message}`); process.exit(1); });
+if (require.main === module) main().catch((e: Error) => { console.error(`bench: ${e.message}`); process.exit(1); });

@@ -1,12 +1,14 @@
-"""PyTorch CPU twin of bench/workloads.ts: same net, shapes, ops and losses. Prints JSON on stdout.
+"""PyTorch CPU twin of bench/workloads.ts: same net, shapes, ops and losses.
 
-Run by `npm run bench -- --reference` (bench/bench.ts). Exit code 3 with a message on stderr when torch is missing.
+`--serve` (what `npm run bench -- --reference` runs): a long-lived process driven by bench/bench.ts over stdin/stdout, one
+JSON object a line each way, so that the node bench can interleave tfjs and PyTorch timings (ABAB) cheaply; see serve().
+`--check`: losses and gradient norms on given weights (test/bench/parity.test.ts). Exit code 3 with a message on stderr
+when torch is missing.
 tfjs 'same' padding for a 5x5 stride-2 conv on even sizes pads 1 before and 2 after: done here with F.pad, not padding=2.
 """
 import argparse
 import json
 import resource
-import statistics
 import sys
 import time
 
@@ -110,16 +112,58 @@ def make(name, batch, seed=1):
     raise ValueError(f"unknown workload {name!r}: use one of {WORKLOADS}")
 
 
-def time_workload(name, batch, warmup, repeats):
-    step = make(name, batch)
-    for _ in range(warmup):
-        step()
+def time_steps(step, repeats):
     ms = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         step()
         ms.append((time.perf_counter() - t0) * 1000)
     return ms
+
+
+def info():
+    """What the bench JSON records about this side."""
+    return {
+        "torch": torch.__version__, "python": sys.version.split()[0], "executable": sys.executable,
+        "defaultThreads": torch.get_num_threads(), "interopThreads": torch.get_num_interop_threads(),
+        "mkldnn": torch.backends.mkldnn.is_available(), "openmp": torch.backends.openmp.is_available(),
+        # For test/bench: the twin must define the same workloads with the same constants as bench/workloads.ts.
+        "workloads": WORKLOADS, "constants": {"LAMBDA": LAMBDA, "LEARNING_RATE": LEARNING_RATE, "PGD": PGD},
+    }
+
+
+def serve(inp, out):
+    """Requests, one JSON object a line on `inp`; one answer a line on `out`:
+      {"op": "info"} -> info()
+      {"op": "setup", "workload": name, "batch": B} -> {"ok": true}; builds the workload (one net, kept until the next setup)
+      {"op": "run", "threads": T, "repeats": N} -> {"ms": [N step times]} with torch.set_num_threads(T) (warm-up is a run too)
+      {"op": "rss"} -> {"peakRssMiB": peak RSS of this process}
+    A bad request answers {"error": message} and the process keeps serving; end of input ends it."""
+    step = None
+    for line in inp:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            op = req.get("op")
+            if op == "info":
+                ans = info()
+            elif op == "setup":
+                step = make(req["workload"], int(req["batch"]))
+                ans = {"ok": True}
+            elif op == "run":
+                if step is None:
+                    raise ValueError("run before setup: send {\"op\": \"setup\", \"workload\": ..., \"batch\": ...} first")
+                torch.set_num_threads(int(req["threads"]))
+                ans = {"ms": time_steps(step, int(req["repeats"])), "threads": torch.get_num_threads()}
+            elif op == "rss":
+                ans = {"peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            else:
+                raise ValueError(f"unknown op {op!r}: use info, setup, run or rss")
+        except Exception as e:  # answer, keep serving: the bench reports it
+            ans = {"error": f"{type(e).__name__}: {e}"}
+        out.write(json.dumps(ans) + "\n")
+        out.flush()
 
 
 def check(spec):
@@ -162,31 +206,14 @@ def check(spec):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--check", action="store_true", help="read tfjs weights/inputs as JSON on stdin, print losses and gradient norms")
-    p.add_argument("--workloads", default=",".join(WORKLOADS))
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--threads", default="1,2")
+    p.add_argument("--serve", action="store_true", help="serve timing requests (JSON lines) on stdin/stdout: see serve()")
     a = p.parse_args()
     if a.check:
         json.dump(check(json.load(sys.stdin)), sys.stdout)
-        return
-    results = []
-    for name in a.workloads.split(","):
-        by_threads = {}
-        for t in [int(s) for s in a.threads.split(",")]:
-            torch.set_num_threads(t)
-            by_threads[t] = time_workload(name, a.batch, a.warmup, a.repeats)
-        best = min(by_threads, key=lambda t: statistics.median(by_threads[t]))
-        ms = by_threads[best]
-        med = statistics.median(ms)
-        results.append({
-            "workload": name, "medianMs": med, "minMs": min(ms), "maxMs": max(ms), "runs": len(ms),
-            "throughput": a.batch * 1000 / med,
-            "peakRssMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "threads": best, "medianByThreads": {str(t): statistics.median(v) for t, v in by_threads.items()},
-        })
-    json.dump({"torch": torch.__version__, "results": results}, sys.stdout)
+    elif a.serve:
+        serve(sys.stdin, sys.stdout)
+    else:
+        p.error("pass --serve (driven by `npm run bench -- --reference`) or --check")
 
 
 if __name__ == "__main__":
