@@ -13,3 +13,4 @@ export * from './term-equivalence';
 export * from './saliency-metrics';
 export * from './sagr-breakdown';
 export * from './transfer-report';
+export * from './leaderboard';
