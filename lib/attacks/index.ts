@@ -1,5 +1,6 @@
 import type { Attack } from '../types';
 import { apgd, type ApgdConfig } from './apgd';
+import { apgdL1, type ApgdL1Config } from './apgd-l1';
 import { fgsm, type FgsmConfig } from './fgsm';
 import { flowPgd, type FlowPgdConfig } from './flow-pgd';
 import { flowFgsm, type FlowFgsmConfig } from './flow-fgsm';
@@ -14,6 +15,8 @@ export * from './base';
 export * from './fgsm';
 export * from './pgd';
 export * from './apgd';
+export * from './apgd-l1';
+export * from './l1';
 export * from './square';
 export * from './flow-pgd';
 export * from './flow-fgsm';
@@ -27,6 +30,7 @@ const ATTACKS = {
   pgd: (c: PgdConfig) => pgd(c),
   mifgsm: (c: Parameters<typeof mifgsm>[0]) => mifgsm(c),
   apgd: (c: ApgdConfig) => apgd(c),
+  'apgd-l1': (c: ApgdL1Config) => apgdL1(c),
   square: (c: SquareConfig) => square(c),
   'flow-pgd': (c: FlowPgdConfig) => flowPgd(c),
   'flow-fgsm': (c: FlowFgsmConfig) => flowFgsm(c),

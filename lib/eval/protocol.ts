@@ -6,11 +6,13 @@
 //   linf: APGD-CE, APGD-DLR, Square (gradient-free), FGSM (single step, for the check);
 //   l2:   APGD-CE and APGD-DLR in L2, FGM-L2 (one normalized-gradient step of length eps); the kit has no gradient-free L2
 //         attack, so that check is 'n/a' (stated in the report);
+//   l1:   APGD-L1 with CE and DLR (Croce & Hein 2021; sparse steps, exact projection onto the L1 ball and the box), FGM-L1 (one
+//         sparse step of length eps from the clean input); no gradient-free L1 attack either: that check is 'n/a';
 //   flow: strong flow PGD (restarts, margin loss, best iterate), flow FGSM (single step), flow Square (gradient-free),
 //         stAdv and ADef bounded to the same eps.
 // Nothing is weakened silently: the budget (steps, restarts, queries) is part of the report, cards and tables.
 import type { Attack, Model } from '../types';
-import { apgd, adef, fgsm, flowFgsm, flowPgd, flowSquare, pgd, square, stAdv } from '../attacks/index';
+import { apgd, apgdL1, adef, fgsm, flowFgsm, flowPgd, flowSquare, pgd, square, stAdv } from '../attacks/index';
 import type { WarpPadding } from '../tf/warp';
 import { gridToPixels } from '../tf/warp';
 import { activeProfile, type ProfileName } from '../experiment/profiles';
@@ -22,16 +24,16 @@ import { formatAccCI } from '../stats/format';
 import type { TableRow } from '../report/tables';
 import { convergenceFromResults, type ConvergenceResult } from './convergence';
 
-export type StrongThreat = 'linf' | 'l2' | 'flow';
-export const STRONG_THREATS: readonly StrongThreat[] = ['linf', 'l2', 'flow'];
+export type StrongThreat = 'linf' | 'l2' | 'l1' | 'flow';
+export const STRONG_THREATS: readonly StrongThreat[] = ['linf', 'l2', 'l1', 'flow'];
 
 /** How much the strong protocol spends; always listed in its report. */
 export interface StrongBudget {
   /** Preset it came from ('smoke', 'quick', 'paper') or 'custom'. */
   name: string;
-  /** Iterations per restart of APGD / strong flow PGD. */
+  /** Iterations per restart of APGD (Linf, L2, L1) / strong flow PGD. */
   steps: number;
-  /** Restarts of APGD / strong flow PGD. */
+  /** Restarts of APGD (Linf, L2, L1) / strong flow PGD. */
   restarts: number;
   /** Queries per example of the gradient-free attack (Square, flow Square). Fewer than 1000: the black-box check is 'n/a'. */
   queries: number;
@@ -44,7 +46,7 @@ export interface StrongBudget {
 /**
  * Presets per profile. quick: APGD 50 steps x 2 restarts (AutoAttack's standard run is 100 x 1), Square 1000 queries (the least
  * that counts for the black-box check); paper: AutoAttack-like 100 steps, 5 restarts, 5000 queries; smoke: only that the code
- * runs (its black-box check is 'n/a').
+ * runs (its black-box check is 'n/a'). APGD-L1 gets the same steps x restarts (AutoAttack's L1 APGD: 100 steps, 5 restarts).
  */
 export const STRONG_BUDGETS: Readonly<Record<ProfileName, StrongBudget>> = {
   smoke: { name: 'smoke', steps: 5, restarts: 1, queries: 50, stadvSteps: 5, adefIter: 3 },
@@ -83,6 +85,14 @@ interface Member {
 }
 
 function members(threat: StrongThreat, e: number, b: StrongBudget, padding?: WarpPadding): Member[] {
+  if (threat === 'l1') {
+    const mk = (loss: 'ce' | 'dlr') => (steps: number) => apgdL1({ eps: e, steps, restarts: b.restarts, loss });
+    return [
+      { attack: mk('ce')(b.steps), rebuild: mk('ce'), large: true },
+      { attack: mk('dlr')(b.steps), rebuild: mk('dlr'), large: true },
+      { attack: fgmL1(e), large: false },
+    ];
+  }
   if (threat === 'linf' || threat === 'l2') {
     const mk = (loss: 'ce' | 'dlr') => (steps: number) => apgd({ norm: threat, eps: e, steps, restarts: b.restarts, loss });
     const single: Attack = threat === 'linf' ? fgsm({ eps: e }) : fgmL2(e);
@@ -109,6 +119,12 @@ function fgmL2(eps: number): Attack {
   return { ...a, name: 'fgm-l2' };
 }
 
+/** FGM in L1: one sparse steepest-ascent step of length eps from the clean input (APGD-L1's first step, 20% of the pixels). */
+function fgmL1(eps: number): Attack {
+  const a = apgdL1({ eps, steps: 1, restarts: 1, randomStart: false });
+  return { ...a, name: 'fgm-l1' };
+}
+
 function checkThreat(where: string, threat: unknown): StrongThreat {
   if (!STRONG_THREATS.includes(threat as StrongThreat)) throw new Error(`${where}: threat must be one of ${STRONG_THREATS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(threat)}`);
   return threat as StrongThreat;
@@ -130,14 +146,15 @@ export function strongAttacks(threat: StrongThreat, eps: number[], budget?: Budg
 /**
  * The extended grid for the "large eps reaches ~chance" check: 4x the largest eps and the budget at which the threat model can
  * map every input to one image (so accuracy at chance is reachable, not an expected floor): Linf 0.5 (every pixel to grey),
- * L2 sqrt(H*W*C)/2 (the distance to the grey image). Flow gets 4x the largest eps only, capped at 1 grid unit: at 1 a flow
+ * L2 sqrt(H*W*C)/2 and L1 H*W*C/2 (the distances to the grey image). Flow gets 4x the largest eps only, capped at 1 grid unit: at 1 a flow
  * can sample anywhere (outside the image too), a degenerate regime where flow PGD's signed steps of 2.5 eps/K wander instead
  * of ascending (measured on notebook 02's models: more examples survive at 1 than at 0.2), which fails the monotonicity
  * check for the attack's sake, not the model's. Entries not above the largest eps are dropped.
  */
 export function defaultLargeEps(threat: StrongThreat, eps: number[], inputShape: readonly [number, number, number]): number[] {
   const max = Math.max(...eps);
-  const cap = threat === 'linf' ? 0.5 : threat === 'l2' ? Math.sqrt(inputShape[0] * inputShape[1] * inputShape[2]) / 2 : 1;
+  const dims = inputShape[0] * inputShape[1] * inputShape[2];
+  const cap = threat === 'linf' ? 0.5 : threat === 'l2' ? Math.sqrt(dims) / 2 : threat === 'l1' ? dims / 2 : 1;
   const grid = threat === 'flow' ? [Math.min(4 * max, cap)] : [Math.min(4 * max, cap), cap];
   return [...new Set(grid)].filter((e) => e > max).sort((a, b) => a - b);
 }
@@ -198,7 +215,7 @@ export interface StrongReport {
 
 export interface StrongEvaluationOptions {
   threat: StrongThreat;
-  /** Headline budgets (Linf/L2 in [0,1] pixel units, flow in grid units). */
+  /** Headline budgets (Linf/L2/L1 in [0,1] pixel units, flow in grid units). */
   eps: number[];
   /** Where the convergence check runs (default eps[0]). */
   headlineEps?: number;
@@ -342,8 +359,8 @@ export function describeSettings(r: StrongReport): string[] {
 /** The budget in words for tables: 'APGD/flow PGD 50 steps x 2 restarts, 1000 queries' (+ stAdv/ADef for flow). */
 export function describeBudget(r: Pick<StrongReport, 'threat' | 'budget'>): string {
   const b = r.budget;
-  const it = r.threat === 'flow' ? 'flow PGD' : 'APGD';
-  return `${it} ${b.steps} steps x ${b.restarts} restarts` + (r.threat === 'l2' ? '' : `, ${r.threat === 'flow' ? 'flow Square' : 'Square'} ${b.queries} queries`) +
+  const it = r.threat === 'flow' ? 'flow PGD' : r.threat === 'l1' ? 'APGD-L1' : 'APGD';
+  return `${it} ${b.steps} steps x ${b.restarts} restarts` + (r.threat === 'l2' || r.threat === 'l1' ? '' : `, ${r.threat === 'flow' ? 'flow Square' : 'Square'} ${b.queries} queries`) +
     (r.threat === 'flow' ? `, stAdv ${b.stadvSteps} steps, ADef ${b.adefIter} iterations` : '');
 }
 

@@ -142,19 +142,19 @@ export function checkEvalInputs(where: string, x: tf.Tensor4D, offset: number): 
 }
 
 /**
- * What an attack returned: finite, in [0,1], and (Linf, L2) within its budget of the clean input. A broken (e.g. user-written)
+ * What an attack returned: finite, in [0,1], and (Linf, L2, L1) within its budget of the clean input. A broken (e.g. user-written)
  * attack is an error naming it, never a robust accuracy measured on inputs outside the threat model.
  */
 function checkAdversarial(where: string, a: Attack, x: tf.Tensor4D, xa: tf.Tensor4D): void {
   const { norm, eps } = a.threat;
   const { finite, lo, hi, dist } = tf.tidy(() => {
     const d = tf.reshape(tf.sub(xa, x), [x.shape[0], -1]);
-    const dist = norm === 'linf' ? tf.max(tf.abs(d)) : norm === 'l2' ? tf.max(tf.sqrt(tf.sum(tf.square(d), 1))) : tf.scalar(0);
+    const dist = norm === 'linf' ? tf.max(tf.abs(d)) : norm === 'l2' ? tf.max(tf.sqrt(tf.sum(tf.square(d), 1))) : norm === 'l1' ? tf.max(tf.sum(tf.abs(d), 1)) : tf.scalar(0);
     return { finite: tf.all(tf.isFinite(xa)).dataSync()[0], lo: tf.min(xa).dataSync()[0], hi: tf.max(xa).dataSync()[0], dist: dist.dataSync()[0] };
   });
   if (!finite) throw new Error(`${where}: attack "${a.name}" returned NaN or infinite inputs`);
   if (lo < -1e-6 || hi > 1 + 1e-6) throw new Error(`${where}: attack "${a.name}" returned inputs outside [0,1] (values in [${lo}, ${hi}]); attacks must clip to the input box`);
-  if ((norm === 'linf' || norm === 'l2') && Number.isFinite(eps) && dist > eps * (1 + 1e-5) + 1e-6) {
+  if ((norm === 'linf' || norm === 'l2' || norm === 'l1') && Number.isFinite(eps) && dist > eps * (1 + 1e-5) + 1e-6) {
     throw new Error(`${where}: attack "${a.name}" moved an input by ${dist} (${norm}), more than its budget eps ${eps}; its numbers would not belong to the threat model`);
   }
 }

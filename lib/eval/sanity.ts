@@ -24,7 +24,7 @@ export interface SanityCheck {
 export const TRANSFER_PREFIX = 'transfer:';
 
 /** Names of the kit's single-step attacks (the "iterative beats single-step" check). */
-export const SINGLE_STEP_ATTACKS = ['fgsm', 'fgm-l2', 'flow-fgsm'];
+export const SINGLE_STEP_ATTACKS = ['fgsm', 'fgm-l2', 'fgm-l1', 'flow-fgsm'];
 /** Names of the kit's gradient-free attacks (the "black-box does not beat white-box" check). */
 export const BLACK_BOX_ATTACKS = ['square', 'square-targeted', 'flow-square'];
 

@@ -48,7 +48,7 @@ test('budgets: presets per profile, fields over a preset, errors; ensembles and 
   assert.deepEqual(defaultLargeEps('l2', [0.5], [28, 28, 1]), [2, 14]);
   assert.deepEqual(defaultLargeEps('flow', [0.05, 0.02], [28, 28, 1]), [0.2]);
   assert.deepEqual(defaultLargeEps('flow', [0.3], [28, 28, 1]), [1]);
-  assert.throws(() => strongAttacks('l1' as never, [0.1]), /threat must be one of 'linf', 'l2', 'flow', got "l1"/);
+  assert.throws(() => strongAttacks('l0' as never, [0.1]), /threat must be one of 'linf', 'l2', 'l1', 'flow', got "l0"/);
   assert.throws(() => strongAttacks('linf', []), /eps must be a non-empty array/);
 });
 
