@@ -87,36 +87,52 @@ export function adef(config: AdefConfig = {}): FlowAttack {
       const nCand = targets ? 1 : Math.min(candidates, k - 1);
       let tau = tf.zeros([b, h, w, 2]) as tf.Tensor4D;
       const evalFlow = () => tf.tidy(() => clampPixelFlow(tf.mul(tau, 1 + overshoot) as tf.Tensor4D, eps));
-      const deformed = (fp: tf.Tensor4D) => warp(x, pixelFlowToGrid(fp), { padding });
+      // Work only on the examples still to fool. Logits are per example (runChecked sets eval mode), and a fooled example's
+      // field no longer moves (its step is zero and the box projection is idempotent), so it stays fooled and skipping it
+      // changes no result: the same as running ADef on each example alone, without the wasted gradients.
+      const fooled = new Uint8Array(b);
+      const gatherRows = <T extends tf.Tensor>(t: T, idx: tf.Tensor1D): T => tf.gather(t, idx) as T;
       for (let it = 0; it < maxIter; it++) {
-        const fp = evalFlow();
-        const logits = tf.tidy(() => model.logits(deformed(fp)));
-        const done = isFooled(logits, y, targets);
-        if (done.every((d) => d)) { tf.dispose([fp, logits]); break; }
-        const z = logits.arraySync() as number[][];
-        logits.dispose();
-        // Per example: the class l to leave (true label, or the current top when targeted) and the candidate classes k.
-        const from = new Int32Array(b);
-        const cand: Int32Array[] = Array.from({ length: nCand }, () => new Int32Array(b));
-        for (let i = 0; i < b; i++) {
+        // Check the open examples; gradients only for those still not fooled after the check.
+        const open = Int32Array.from(Array.from(fooled.keys()).filter((i) => !fooled[i]));
+        const zOpen = tf.tidy(() => {
+          const openT = tf.tensor1d(open, 'int32');
+          const logits = model.logits(warp(gatherRows(x, openT), pixelFlowToGrid(gatherRows(evalFlow(), openT)), { padding }));
+          const done = isFooled(logits, gatherRows(y, openT), targets ? gatherRows(targets, openT) : undefined);
+          open.forEach((i, j) => { fooled[i] = done[j]; });
+          return logits.arraySync() as number[][];
+        });
+        const live = Int32Array.from(open.filter((i) => !fooled[i]));
+        if (live.length === 0) break;
+        const z = zOpen.filter((_, j) => !fooled[open[j]]);
+        const m = live.length;
+        const idx = tf.tensor1d(live, 'int32');
+        const xs = gatherRows(x, idx);
+        const fp = tf.tidy(() => gatherRows(evalFlow(), idx));
+        const deformed = (f: tf.Tensor4D) => warp(xs, pixelFlowToGrid(f), { padding });
+        // Per live example: the class l to leave (true label, or the current top when targeted) and the candidate classes k.
+        const from = new Int32Array(m);
+        const cand: Int32Array[] = Array.from({ length: nCand }, () => new Int32Array(m));
+        for (let j = 0; j < m; j++) {
+          const i = live[j];
           if (tArr) {
             let top = 0;
-            for (let c = 1; c < k; c++) if (z[i][c] > z[i][top]) top = c;
-            from[i] = top === tArr[i] ? yArr[i] : top;
-            cand[0][i] = tArr[i];
+            for (let c = 1; c < k; c++) if (z[j][c] > z[j][top]) top = c;
+            from[j] = top === tArr[i] ? yArr[i] : top;
+            cand[0][j] = tArr[i];
           } else {
-            from[i] = yArr[i];
-            const order = z[i].map((v, c) => [v, c]).filter(([, c]) => c !== yArr[i]).sort((a, b2) => b2[0] - a[0]);
-            for (let r = 0; r < nCand; r++) cand[r][i] = order[r][1];
+            from[j] = yArr[i];
+            const order = z[j].map((v, c) => [v, c]).filter(([, c]) => c !== yArr[i]).sort((a, b2) => b2[0] - a[0]);
+            for (let r = 0; r < nCand; r++) cand[r][j] = order[r][1];
           }
         }
         const fromT = tf.tensor1d(from, 'int32');
-        let bestStep = tf.zeros([b, h, w, 2]) as tf.Tensor4D;
-        const bestNorm = new Float64Array(b).fill(Infinity);
+        let bestStep = tf.zeros([m, h, w, 2]) as tf.Tensor4D;
+        const bestNorm = new Float64Array(m).fill(Infinity);
         for (let r = 0; r < nCand; r++) {
           const toT = tf.tensor1d(cand[r], 'int32');
-          const fVals = new Float32Array(b);
-          for (let i = 0; i < b; i++) fVals[i] = z[i][cand[r][i]] - z[i][from[i]];
+          const fVals = new Float32Array(m);
+          for (let j = 0; j < m; j++) fVals[j] = z[j][cand[r][j]] - z[j][from[j]];
           const g = tf.grad((ff: tf.Tensor) => tf.tidy(() => {
             const zz = model.logits(deformed(ff as tf.Tensor4D));
             return tf.sum(tf.sub(tf.sum(tf.mul(zz, tf.oneHot(toT, k).toFloat()), 1), tf.sum(tf.mul(zz, tf.oneHot(fromT, k).toFloat()), 1)));
@@ -127,25 +143,27 @@ export function adef(config: AdefConfig = {}): FlowAttack {
             const d = denom.dataSync();
             // A flat or non-positive curvature direction gives no usable step: that example stays put this iteration.
             const usable = Array.from(d, (v) => v > 1e-12 && Number.isFinite(v));
-            const coef = tf.tensor1d(Array.from(d, (v, i) => (usable[i] ? -fVals[i] / v : 0)));
-            const st = tf.mul(sg, tf.reshape(coef, [b, 1, 1, 1])) as tf.Tensor4D;
+            const coef = tf.tensor1d(Array.from(d, (v, j) => (usable[j] ? -fVals[j] / v : 0)));
+            const st = tf.mul(sg, tf.reshape(coef, [m, 1, 1, 1])) as tf.Tensor4D;
             const nrm = Float32Array.from(tf.max(tf.sqrt(tf.sum(tf.square(st), 3)), [1, 2]).dataSync());
-            for (let i = 0; i < b; i++) if (!usable[i]) nrm[i] = Infinity;
+            for (let j = 0; j < m; j++) if (!usable[j]) nrm[j] = Infinity;
             return { step: st, norm: nrm };
           });
-          const pick = new Uint8Array(b);
-          for (let i = 0; i < b; i++) if (norm[i] < bestNorm[i]) { bestNorm[i] = norm[i]; pick[i] = 1; }
-          const mask = tf.tensor(pick, [b, 1, 1, 1], 'bool');
+          const pick = new Uint8Array(m);
+          for (let j = 0; j < m; j++) if (norm[j] < bestNorm[j]) { bestNorm[j] = norm[j]; pick[j] = 1; }
+          const mask = tf.tensor(pick, [m, 1, 1, 1], 'bool');
           const nb = tf.tidy(() => tf.where(tf.broadcastTo(mask, step.shape), step, bestStep)) as tf.Tensor4D;
           tf.dispose([mask, bestStep, step, g, toT]);
           bestStep = nb;
         }
-        // Examples already fooled stop moving.
-        const active = tf.tensor(Float32Array.from(done, (d) => (d ? 0 : 1)), [b, 1, 1, 1]);
+        // The live examples' steps go back to their rows of the batch; fooled examples stop moving (zero step).
         // Bounded: tau is projected back into the eps box, so the next linearization starts from a point the budget allows
         // (without it tau drifts outside, the clamped evaluation stops changing and the attack stalls).
-        const next = tf.tidy(() => clampPixelFlow(tf.add(tau, tf.mul(bestStep, active)) as tf.Tensor4D, eps)) as tf.Tensor4D;
-        tf.dispose([active, bestStep, fromT, fp, tau]);
+        const next = tf.tidy(() => {
+          const full = tf.scatterND(tf.reshape(idx, [m, 1]), bestStep, [b, h, w, 2]) as tf.Tensor4D;
+          return clampPixelFlow(tf.add(tau, full) as tf.Tensor4D, eps);
+        }) as tf.Tensor4D;
+        tf.dispose([bestStep, fromT, fp, tau, idx, xs]);
         tau = next;
         opts.onProgress?.(it + 1, maxIter);
       }
@@ -153,16 +171,24 @@ export function adef(config: AdefConfig = {}): FlowAttack {
       tau.dispose();
       if (Number.isFinite(eps) && lineSearch.length > 0) {
         // Bounded: a minimal deformation is not the goal, fooling within eps is. Examples still correct try their field scaled
-        // up along its direction (clamped to the box); the first scale that fools is kept.
+        // up along its direction (clamped to the box); the first scale that fools is kept. Only those examples are evaluated.
+        const deformed = (f: tf.Tensor4D) => warp(x, pixelFlowToGrid(f), { padding });
         let pending = Uint8Array.from(tf.tidy(() => isFooled(model.logits(deformed(fp)), y, targets)), (d) => 1 - d);
         for (const sc of lineSearch) {
-          if (!pending.some((p) => p)) break;
-          const cand = tf.tidy(() => clampPixelFlow(tf.mul(fp, sc) as tf.Tensor4D, eps));
-          const hit = tf.tidy(() => isFooled(model.logits(deformed(cand)), y, targets));
-          const take = Uint8Array.from(pending, (p, i) => p & hit[i]);
-          const mask = tf.tensor(take, [b, 1, 1, 1], 'bool');
-          const nf = tf.tidy(() => tf.where(tf.broadcastTo(mask, fp.shape), cand, fp)) as tf.Tensor4D;
-          tf.dispose([mask, cand, fp]);
+          const open = Int32Array.from(Array.from(pending.keys()).filter((i) => pending[i]));
+          if (open.length === 0) break;
+          const take = new Uint8Array(b);
+          const nf = tf.tidy(() => {
+            const idx = tf.tensor1d(open, 'int32');
+            const cand = clampPixelFlow(tf.mul(gatherRows(fp, idx), sc) as tf.Tensor4D, eps);
+            const hit = isFooled(model.logits(warp(gatherRows(x, idx), pixelFlowToGrid(cand), { padding })), gatherRows(y, idx),
+              targets ? gatherRows(targets, idx) : undefined);
+            open.forEach((i, j) => { take[i] = hit[j]; });
+            const mask = tf.tensor(take, [b, 1, 1, 1], 'bool');
+            const candFull = tf.scatterND(tf.reshape(idx, [open.length, 1]), cand, fp.shape);
+            return tf.where(tf.broadcastTo(mask, fp.shape), candFull, fp) as tf.Tensor4D;
+          });
+          fp.dispose();
           fp = nf;
           pending = Uint8Array.from(pending, (p, i) => p & (1 - take[i]));
         }
