@@ -11,6 +11,7 @@ export * from './report/index';
 export * from './regularizers/index';
 export * from './attacks/index';
 export * from './eval/index';
+export * from './jobs/index';
 export * from './stats/index';
 export * from './saliency/index';
 export * from './util/map-in-order';
