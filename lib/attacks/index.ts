@@ -7,6 +7,7 @@ import { flowFgsm, type FlowFgsmConfig } from './flow-fgsm';
 import { flowSquare, type FlowSquareConfig } from './flow-square';
 import { mifgsm, pgd, type PgdConfig } from './pgd';
 import { square, type SquareConfig } from './square';
+import { squareL1, type SquareL1Config } from './square-l1';
 import { cw, type CwConfig } from './cw';
 import { stAdv, type StAdvConfig } from './stadv';
 import { adef, type AdefConfig } from './adef';
@@ -18,6 +19,7 @@ export * from './apgd';
 export * from './apgd-l1';
 export * from './l1';
 export * from './square';
+export * from './square-l1';
 export * from './flow-pgd';
 export * from './flow-fgsm';
 export * from './flow-square';
@@ -32,6 +34,7 @@ const ATTACKS = {
   apgd: (c: ApgdConfig) => apgd(c),
   'apgd-l1': (c: ApgdL1Config) => apgdL1(c),
   square: (c: SquareConfig) => square(c),
+  'square-l1': (c: SquareL1Config) => squareL1(c),
   'flow-pgd': (c: FlowPgdConfig) => flowPgd(c),
   'flow-fgsm': (c: FlowFgsmConfig) => flowFgsm(c),
   'flow-square': (c: FlowSquareConfig) => flowSquare(c),

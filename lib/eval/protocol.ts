@@ -6,13 +6,13 @@
 //   linf: APGD-CE, APGD-DLR, Square (gradient-free), FGSM (single step, for the check);
 //   l2:   APGD-CE and APGD-DLR in L2, FGM-L2 (one normalized-gradient step of length eps); the kit has no gradient-free L2
 //         attack, so that check is 'n/a' (stated in the report);
-//   l1:   APGD-L1 with CE and DLR (Croce & Hein 2021; sparse steps, exact projection onto the L1 ball and the box), FGM-L1 (one
-//         sparse step of length eps from the clean input); no gradient-free L1 attack either: that check is 'n/a';
+//   l1:   APGD-L1 with CE and DLR (Croce & Hein 2021; sparse steps, exact projection onto the L1 ball and the box), Square-L1
+//         (gradient-free random search with L1 squares), FGM-L1 (one sparse step of length eps from the clean input);
 //   flow: strong flow PGD (restarts, margin loss, best iterate), flow FGSM (single step), flow Square (gradient-free),
 //         stAdv and ADef bounded to the same eps.
 // Nothing is weakened silently: the budget (steps, restarts, queries) is part of the report, cards and tables.
 import type { Attack, Model } from '../types';
-import { apgd, apgdL1, adef, fgsm, flowFgsm, flowPgd, flowSquare, pgd, square, stAdv } from '../attacks/index';
+import { apgd, apgdL1, adef, fgsm, flowFgsm, flowPgd, flowSquare, pgd, square, squareL1, stAdv } from '../attacks/index';
 import type { WarpPadding } from '../tf/warp';
 import { gridToPixels } from '../tf/warp';
 import { activeProfile, type ProfileName } from '../experiment/profiles';
@@ -35,7 +35,7 @@ export interface StrongBudget {
   steps: number;
   /** Restarts of APGD (Linf, L2, L1) / strong flow PGD. */
   restarts: number;
-  /** Queries per example of the gradient-free attack (Square, flow Square). Fewer than 1000: the black-box check is 'n/a'. */
+  /** Queries per example of the gradient-free attack (Square, Square-L1, flow Square). Fewer than 1000: the black-box check is 'n/a'. */
   queries: number;
   /** stAdv Adam steps (flow). */
   stadvSteps: number;
@@ -90,6 +90,7 @@ function members(threat: StrongThreat, e: number, b: StrongBudget, padding?: War
     return [
       { attack: mk('ce')(b.steps), rebuild: mk('ce'), large: true },
       { attack: mk('dlr')(b.steps), rebuild: mk('dlr'), large: true },
+      { attack: squareL1({ eps: e, queries: b.queries }), large: false },
       { attack: fgmL1(e), large: false },
     ];
   }
@@ -360,7 +361,7 @@ export function describeSettings(r: StrongReport): string[] {
 export function describeBudget(r: Pick<StrongReport, 'threat' | 'budget'>): string {
   const b = r.budget;
   const it = r.threat === 'flow' ? 'flow PGD' : r.threat === 'l1' ? 'APGD-L1' : 'APGD';
-  return `${it} ${b.steps} steps x ${b.restarts} restarts` + (r.threat === 'l2' || r.threat === 'l1' ? '' : `, ${r.threat === 'flow' ? 'flow Square' : 'Square'} ${b.queries} queries`) +
+  return `${it} ${b.steps} steps x ${b.restarts} restarts` + (r.threat === 'l2' ? '' : `, ${r.threat === 'flow' ? 'flow Square' : r.threat === 'l1' ? 'Square-L1' : 'Square'} ${b.queries} queries`) +
     (r.threat === 'flow' ? `, stAdv ${b.stadvSteps} steps, ADef ${b.adefIter} iterations` : '');
 }
 

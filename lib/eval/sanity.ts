@@ -26,7 +26,7 @@ export const TRANSFER_PREFIX = 'transfer:';
 /** Names of the kit's single-step attacks (the "iterative beats single-step" check). */
 export const SINGLE_STEP_ATTACKS = ['fgsm', 'fgm-l2', 'fgm-l1', 'flow-fgsm'];
 /** Names of the kit's gradient-free attacks (the "black-box does not beat white-box" check). */
-export const BLACK_BOX_ATTACKS = ['square', 'square-targeted', 'flow-square'];
+export const BLACK_BOX_ATTACKS = ['square', 'square-targeted', 'square-l1', 'flow-square'];
 
 export interface SanityOptions {
   /** Name(s) of the single-step attack(s) (default SINGLE_STEP_ATTACKS). */
