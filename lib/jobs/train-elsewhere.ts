@@ -79,13 +79,15 @@ export async function trainElsewhere(runs: readonly Run[], opts: TrainElsewhereO
     if ('job' in r) jobs.push({ run, job: r.job });
     else stay.push({ run, reason: r.reason });
   }
-  if (jobs.length === 0 || (asked === undefined && jobs.length < 2)) return done;
+  // Automatic choice: a single run gains nothing from a worker process (it would only pay the start-up).
+  if (asked === undefined && jobs.length < 2) return done;
   const said = new Set<string>();
   for (const s of stay) {
     if (said.has(s.run.method.id)) continue;
     said.add(s.run.method.id);
     opts.log(`${s.run.method.label}: trains in this process, not on the ${name} runner: ${s.reason}`);
   }
+  if (jobs.length === 0) return done;
   // Same key twice (two identical runs): one job.
   const unique = [...new Map(jobs.map((j) => [j.job.key, j.job])).values()];
   const runner = jobRunner(name, { concurrency });
