@@ -27,25 +27,32 @@ export function projectL1BoxRow(v: ArrayLike<number>, x: ArrayLike<number>, eps:
   return out;
 }
 
-/** The lambda > 0 with f(lambda) = eps (f(0) = f0 > eps). Coordinate i shrinks on (max(a_i - c_i, 0), a_i). */
+/**
+ * The lambda > 0 with f(lambda) = eps (f(0) = f0 > eps). Coordinate i shrinks on (max(a_i - c_i, 0), a_i): a merge of the two
+ * sorted breakpoint lists (starts before ends on ties) where the slope of f changes by -1 and +1.
+ */
 function l1Threshold(a: Float64Array, c: Float64Array, f0: number, eps: number): number {
-  const ev: number[] = [];
-  const kind: number[] = [];
+  const starts = new Float64Array(a.length);
+  const ends = new Float64Array(a.length);
+  let m = 0;
   for (let i = 0; i < a.length; i++) {
     if (a[i] <= 0 || c[i] <= 0) continue;
-    ev.push(Math.max(a[i] - c[i], 0), a[i]);
-    kind.push(1, -1);
+    starts[m] = Math.max(a[i] - c[i], 0);
+    ends[m++] = a[i];
   }
-  const order = Array.from(ev.keys()).sort((p, q) => ev[p] - ev[q] || kind[q] - kind[p]);
+  const s = starts.subarray(0, m).sort();
+  const e = ends.subarray(0, m).sort();
   let lam = 0;
   let f = f0;
   let slope = 0;
-  for (const k of order) {
-    const at = f - slope * (ev[k] - lam);
+  for (let i = 0, j = 0; i < m || j < m;) {
+    const isStart = i < m && s[i] <= e[j];
+    const t = isStart ? s[i] : e[j];
+    const at = f - slope * (t - lam);
     if (at <= eps && slope > 0) return lam + (f - eps) / slope;
     f = at;
-    lam = ev[k];
-    slope += kind[k];
+    lam = t;
+    if (isStart) { slope++; i++; } else { slope--; j++; }
   }
   return lam; // f reached 0 <= eps at the last breakpoint (only when eps is 0)
 }
@@ -105,18 +112,22 @@ export function randomStartL1(x: tf.Tensor4D, eps: number, seed: number): tf.Ten
  */
 export function sparseDirectionRow(g: ArrayLike<number>, xAdv: ArrayLike<number>, topk: number): Float64Array {
   const n = g.length;
-  const mag: number[] = [];
-  const idx: number[] = [];
+  const mag = new Float64Array(n);
+  const idx = new Int32Array(n);
+  let count = 0;
   for (let i = 0; i < n; i++) {
     const gi = g[i];
     if (gi === 0 || !Number.isFinite(gi) || (gi > 0 && xAdv[i] >= 1) || (gi < 0 && xAdv[i] <= 0)) continue;
-    mag.push(Math.abs(gi));
-    idx.push(i);
+    mag[count] = Math.abs(gi);
+    idx[count++] = i;
   }
   const out = new Float64Array(n);
-  if (idx.length === 0) return out;
-  const q = Math.min(idx.length, Math.max(1, Math.round(topk * n)));
-  const order = Array.from(mag.keys()).sort((p, r) => mag[r] - mag[p] || idx[p] - idx[r]).slice(0, q);
-  for (const k of order) out[idx[k]] = Math.sign(g[idx[k]]) / q;
+  if (count === 0) return out;
+  const q = Math.min(count, Math.max(1, Math.round(topk * n)));
+  // The q-th largest magnitude; everything above it, then ties at it in index order, until q coordinates are taken.
+  const thr = mag.slice(0, count).sort()[count - q];
+  let taken = 0;
+  for (let k = 0; k < count; k++) if (mag[k] > thr) { out[idx[k]] = Math.sign(g[idx[k]]) / q; taken++; }
+  for (let k = 0; k < count && taken < q; k++) if (mag[k] === thr) { out[idx[k]] = Math.sign(g[idx[k]]) / q; taken++; }
   return out;
 }
