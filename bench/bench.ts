@@ -18,6 +18,7 @@ import { createWorkload, WORKLOADS, WORKLOAD_DESCRIPTIONS, type WorkloadName } f
 import { machineInfo } from './machine';
 import { TorchReference, type TorchInfo } from './torch-reference';
 import { startJob, type Reply } from './job-worker';
+import { profileStep, type StepProfile } from './profile';
 
 export interface Options {
   reference: boolean; workloads: WorkloadName[]; batch: number; warmup: number; rounds: number; repeats: number;
@@ -226,27 +227,6 @@ export function compare(timings: Timing[]): Comparison[] {
   return out;
 }
 
-export interface KernelShare { kernel: string; ms: number; calls: number }
-
-/** Per-kernel times of one step (after warm-up), slowest first. Kernels built from other kernels count both. */
-async function profileStep(name: WorkloadName, o: Options): Promise<{ stepMs: number; kernels: KernelShare[] }> {
-  const w = createWorkload(name, o.batch);
-  for (let i = 0; i < Math.max(1, o.warmup); i++) { const out = w.step(); out.dataSync(); out.dispose(); }
-  const t0 = performance.now();
-  const info = await tf.profile(() => { const out = w.step(); out.dataSync(); return out; });
-  const stepMs = performance.now() - t0;
-  tf.dispose(info.result as tf.Tensor);
-  w.dispose();
-  const by = new Map<string, KernelShare>();
-  for (const k of info.kernels) {
-    const e = by.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
-    e.ms += (await k.kernelTimeMs) as number;
-    e.calls++;
-    by.set(k.name, e);
-  }
-  return { stepMs, kernels: [...by.values()].sort((a, b) => b.ms - a.ms) };
-}
-
 function fmt(n: number | undefined, digits = 1) { return n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits); }
 
 function table(timings: Timing[], comparisons: Comparison[]): string {
@@ -294,13 +274,19 @@ async function main() {
   } finally {
     ref?.close();
   }
-  const profiles: Record<string, { stepMs: number; kernels: KernelShare[] }> = {};
+  const profiles: Record<string, StepProfile> = {};
   if (o.profile) {
-    console.log('\nprofile of one step per workload, main thread (ms per kernel, share of the step; kernels made of kernels include them):');
+    console.log('\nprofile of one step per workload, main thread (top-level kernels: ms, calls, share of the step; then what each composite ran inside):');
+    const share = (ms: number, of: number) => `${fmt((100 * ms) / of, 0)}%`;
     for (const name of o.workloads) {
-      const p = profiles[name] = await profileStep(name, o);
-      console.log(`  ${name} (${fmt(p.stepMs)} ms): ` + p.kernels.slice(0, 8)
-        .map((k) => `${k.kernel} ${fmt(k.ms)} (${k.calls}x, ${fmt((100 * k.ms) / p.stepMs, 0)}%)`).join(', '));
+      const p = profiles[name] = await profileStep(name, o.batch, o.warmup);
+      console.log(`  ${name} (${fmt(p.stepMs)} ms, overhead outside kernels ${fmt(p.overheadMs)} ms = ${share(p.overheadMs, p.stepMs)}): ` +
+        p.kernels.slice(0, 8).map((k) => `${k.kernel} ${fmt(k.ms)} (${k.calls}x, ${share(k.ms, p.stepMs)})`).join(', '));
+      for (const k of p.kernels.slice(0, 8)) {
+        const sub = p.inner[k.kernel];
+        // Composites only (most of their time is inner kernels), not wasm kernels that call Identity once.
+        if (sub && sub.reduce((t, c) => t + c.ms, 0) >= 0.5 * k.ms) console.log(`      inside ${k.kernel}: ` + sub.slice(0, 5).map((c) => `${c.kernel} ${fmt(c.ms)} (${c.calls}x)`).join(', '));
+      }
     }
   }
   const comparisons = ref ? compare(timings) : [];

@@ -13,12 +13,14 @@ export const NUM_CLASSES = 10;
 
 /** He-normal weights and zero biases, each from its own seed. */
 export function referenceNet(seed: number): ReferenceNet {
+  // tidy frees each initial value (a variable keeps its data but the initial Tensor would stay counted) and keeps the variable.
   const he = (shape: number[], fanIn: number, s: number) =>
-    tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 16 + s));
-  const w1 = he([5, 5, 1, 16], 25, 1), b1 = tf.variable(tf.zeros([16]));
-  const w2 = he([5, 5, 16, 32], 400, 2), b2 = tf.variable(tf.zeros([32]));
-  const w3 = he([7 * 7 * 32, 100], 7 * 7 * 32, 3), b3 = tf.variable(tf.zeros([100]));
-  const w4 = he([100, NUM_CLASSES], 100, 4), b4 = tf.variable(tf.zeros([NUM_CLASSES]));
+    tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 16 + s)));
+  const zeros = (n: number) => tf.tidy(() => tf.variable(tf.zeros([n])));
+  const w1 = he([5, 5, 1, 16], 25, 1), b1 = zeros(16);
+  const w2 = he([5, 5, 16, 32], 400, 2), b2 = zeros(32);
+  const w3 = he([7 * 7 * 32, 100], 7 * 7 * 32, 3), b3 = zeros(100);
+  const w4 = he([100, NUM_CLASSES], 100, 4), b4 = zeros(NUM_CLASSES);
   const variables = [w1, b1, w2, b2, w3, b3, w4, b4];
   return {
     variables,

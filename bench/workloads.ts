@@ -56,9 +56,10 @@ export function randomUnitRows(batch: number, seed: number): tf.Tensor2D {
   });
 }
 
-function trainer(net: ReferenceNet, loss: () => tf.Scalar): () => tf.Tensor {
+/** An Adam training step; dispose() frees the net, the inputs and Adam's moment slots. */
+function trainer(net: ReferenceNet, loss: () => tf.Scalar, disposeRest: () => void): Workload {
   const opt = tf.train.adam(LEARNING_RATE);
-  return () => opt.minimize(loss, true, net.variables) as tf.Scalar;
+  return { step: () => opt.minimize(loss, true, net.variables) as tf.Scalar, dispose: () => { opt.dispose(); disposeRest(); } };
 }
 
 export function createWorkload(name: WorkloadName, batch: number, seed = 1): Workload {
@@ -69,11 +70,11 @@ export function createWorkload(name: WorkloadName, batch: number, seed = 1): Wor
   const dispose = () => { net.dispose(); tf.dispose([x, y]); };
   switch (name) {
     case 'train':
-      return { step: trainer(net, () => ceLoss(net, x, y)), dispose };
+      return trainer(net, () => ceLoss(net, x, y), dispose);
     case 'double-backprop':
-      return { step: trainer(net, () => doubleBackpropLoss(net, x, y)), dispose };
+      return trainer(net, () => doubleBackpropLoss(net, x, y), dispose);
     case 'jacobian':
-      return { step: trainer(net, () => jacobianLoss(net, x, y, randomUnitRows(batch, stepSeed++))), dispose };
+      return trainer(net, () => jacobianLoss(net, x, y, randomUnitRows(batch, stepSeed++)), dispose);
     case 'pgd10': {
       const inputGrad = tf.grad((xx: tf.Tensor) => tf.sum(crossEntropyPerExample(net.logits(xx as tf.Tensor4D), y)));
       return {

@@ -1,5 +1,5 @@
 // The bench's honesty plumbing, without timing assertions: options, statistics, CPU parsing, ratio arithmetic, the PyTorch
-// server's protocol and workload parity, and the JSON a short interleaved run writes.
+// server's protocol and workload parity, the JSON a short interleaved run writes, and the profile's kernel nesting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -8,6 +8,9 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs, quantile, compare, type Timing } from '../../bench/bench';
 import { parseCpuInfo } from '../../bench/machine';
+import * as tf from '@tensorflow/tfjs';
+import { nestKernels, profileStep } from '../../bench/profile';
+import { useBackend } from '../helpers';
 import { TorchReference } from '../../bench/torch-reference';
 import { WORKLOADS, LAMBDA, LEARNING_RATE, PGD } from '../../bench/workloads';
 
@@ -127,4 +130,34 @@ test('a short interleaved run writes the honest JSON: machine, versions, thread 
     assert.equal(j.comparisons, null);
     assert.match(j.torchSkipped, /python3-torch/);
   }
+});
+
+test('profile nesting: top-level kernels add up without their inner kernels; each composite lists its direct children', () => {
+  // Completion order: A's children (Conv2D at depth 2, which itself ran Identity at depth 3) finish before A.
+  const r = nestKernels([
+    { name: 'Relu', ms: 1, depth: 1 },
+    { name: 'Identity', ms: 0.5, depth: 3 },
+    { name: 'Conv2D', ms: 6, depth: 2 },
+    { name: 'Transpose', ms: 2, depth: 2 },
+    { name: 'Conv2DBackpropInput', ms: 9, depth: 1 },
+    { name: 'Conv2D', ms: 4, depth: 1 },
+    { name: 'Relu', ms: 1, depth: 1 },
+  ]);
+  assert.deepEqual(r.kernels, [
+    { kernel: 'Conv2DBackpropInput', ms: 9, calls: 1 }, { kernel: 'Conv2D', ms: 4, calls: 1 }, { kernel: 'Relu', ms: 2, calls: 2 }]);
+  assert.deepEqual(r.inner, {
+    Conv2DBackpropInput: [{ kernel: 'Conv2D', ms: 6, calls: 1 }, { kernel: 'Transpose', ms: 2, calls: 1 }],
+    Conv2D: [{ kernel: 'Identity', ms: 0.5, calls: 1 }],
+  });
+});
+
+test('profileStep on wasm: our composite conv-gradient kernels show their inner kernels; top-level kernels fit inside the step', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  const p = await profileStep('train', 2, 1);
+  const names = p.kernels.map((k) => k.kernel);
+  for (const k of ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']) assert.ok(names.includes(k), `${k} missing from ${names}`);
+  assert.ok(p.inner.Conv2DBackpropFilter.some((c) => c.kernel === 'Conv2D'), 'the filter gradient runs as a conv2d inside');
+  assert.ok(p.kernels.reduce((s, k) => s + k.ms, 0) <= p.stepMs && p.overheadMs >= 0);
+  assert.equal(tf.memory().numTensors, before);
 });

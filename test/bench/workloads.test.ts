@@ -6,8 +6,9 @@ import { useBackend, TEST_BACKENDS } from '../helpers';
 import { createWorkload, WORKLOADS, PGD } from '../../bench/workloads';
 
 for (const backend of TEST_BACKENDS) {
-  test(`bench workloads step on ${backend}: finite, no tensor growth, PGD stays in the eps-ball and [0,1]`, async () => {
+  test(`bench workloads step on ${backend}: finite, no tensor growth, PGD stays in the eps-ball and [0,1]; dispose frees all`, async () => {
     await useBackend(backend);
+    const start = tf.memory().numTensors;
     for (const name of WORKLOADS) {
       const w = createWorkload(name, 2);
       const first = w.step();
@@ -28,5 +29,6 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(tf.memory().numTensors, before - 1, `${name}: tensors grew across steps`);
       w.dispose();
     }
+    assert.equal(tf.memory().numTensors, start, 'a workload left tensors after dispose (optimizer slots?)');
   });
 }
