@@ -10,7 +10,7 @@ const FIELDS: Record<Arch, { required: string[]; optional: string[] }> = {
   'mlp': { required: ['hidden', 'activation'], optional: [] },
   'maxout-mlp': { required: ['hidden', 'pieces'], optional: [] },
   'conv-maxout': { required: ['channels', 'hidden', 'pieces'], optional: [] },
-  'small-cnn': { required: [], optional: ['width', 'hidden'] },
+  'small-cnn': { required: [], optional: ['width', 'hidden', 'activation', 'softplusBeta'] },
   'lenet': { required: [], optional: [] },
   'vgg11': { required: [], optional: ['widthScale'] },
   'vgg13': { required: [], optional: ['widthScale'] },
@@ -76,7 +76,16 @@ export function validateModelSpec(spec: unknown, opts: ModelOptionsLike): void {
       break;
     case 'small-cnn':
     case 'preact-resnet18':
-      for (const k of optional) if (s[k] !== undefined) positiveInt(where, k, s[k]);
+      for (const k of ['width', 'hidden']) if (s[k] !== undefined) positiveInt(where, k, s[k]);
+      if (s.activation !== undefined && !(ACTIVATIONS as readonly unknown[]).includes(s.activation)) {
+        throw new Error(`${where}: unknown activation ${show(s.activation)}: use one of ${ACTIVATIONS.join(', ')}`);
+      }
+      if (s.softplusBeta !== undefined) {
+        if (s.activation !== 'softplus') throw new Error(`${where}: softplusBeta needs activation "softplus", got activation ${show(s.activation)}`);
+        if (!(typeof s.softplusBeta === 'number' && Number.isFinite(s.softplusBeta) && s.softplusBeta > 0)) {
+          throw new Error(`${where}: softplusBeta must be a positive number (1 = plain softplus), got ${show(s.softplusBeta)}`);
+        }
+      }
       break;
     case 'vgg11': case 'vgg13':
       if (s.widthScale !== undefined && !(typeof s.widthScale === 'number' && Number.isFinite(s.widthScale) && s.widthScale > 0)) {

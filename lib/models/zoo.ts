@@ -1,4 +1,5 @@
 // Model factories: every architecture the five papers use, each seeded and twice differentiable on every backend.
+import * as tf from '@tensorflow/tfjs';
 import type { Layer } from './layers';
 import { activation, batchNorm, conv, dense, flatten, globalMeanPool, maxout, meanPool, seeder, type Activation } from './layers';
 import { SequentialModel } from './sequential';
@@ -10,7 +11,8 @@ export type ModelSpec =
   | { arch: 'mlp'; hidden: number[]; activation: Activation }
   | { arch: 'maxout-mlp'; hidden: number[]; pieces: number }
   | { arch: 'conv-maxout'; channels: number[]; hidden: number; pieces: number }
-  | { arch: 'small-cnn'; width?: number; hidden?: number }
+  /** softplusBeta (activation 'softplus' only): softplus(beta x) / beta, closer to ReLU as beta grows; default 1. */
+  | { arch: 'small-cnn'; width?: number; hidden?: number; activation?: Activation; softplusBeta?: number }
   | { arch: 'lenet' }
   | { arch: 'vgg11' | 'vgg13'; widthScale?: number }
   | { arch: 'preact-resnet18'; width?: number };
@@ -33,7 +35,7 @@ function describe(spec: ModelSpec): string {
     case 'mlp': return `mlp-${spec.activation}-${spec.hidden.join('x')}`;
     case 'maxout-mlp': return `maxout-mlp-${spec.hidden.join('x')}k${spec.pieces}`;
     case 'conv-maxout': return `conv-maxout-${spec.channels.join('x')}-${spec.hidden}k${spec.pieces}`;
-    case 'small-cnn': return `small-cnn-${spec.width ?? 16}`;
+    case 'small-cnn': return `small-cnn-${spec.width ?? 16}${spec.activation && spec.activation !== 'relu' ? `-${spec.activation}${spec.softplusBeta ?? 1}` : ''}`;
     case 'vgg11': case 'vgg13': return `${spec.arch}-bn${spec.widthScale && spec.widthScale !== 1 ? `-x${spec.widthScale}` : ''}`;
     case 'preact-resnet18': return `preact-resnet18${spec.width ? `-w${spec.width}` : ''}`;
     default: return spec.arch;
@@ -90,11 +92,17 @@ export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialMode
       break;
     }
     case 'small-cnn': {
-      // The reference net of the benchmark: conv5x5/w s2 -> conv5x5/2w s2 -> fc hidden -> fc classes, ReLU.
+      // The reference net of the benchmark: conv5x5/w s2 -> conv5x5/2w s2 -> fc hidden -> fc classes, ReLU by default.
+      // softplus: a gradient penalty's weight gradient through ReLU drops every activation switch (ReLU'' = 0); strong
+      // penalties (FGR on quick) then train unstably, with a smooth activation they converge (issue 17, notebook 02).
       const wd = spec.width ?? 16;
       const hid = spec.hidden ?? 100;
-      layers.push(conv(5, c, wd, 2, next()), activation('relu'), conv(5, wd, 2 * wd, 2, next()), activation('relu'), flatten(),
-        dense(Math.ceil(h / 4) * Math.ceil(w / 4) * 2 * wd, hid, next()), activation('relu'), dense(hid, k, next()));
+      const beta = spec.softplusBeta ?? 1;
+      const act = (): Layer => (spec.activation === 'softplus' && beta !== 1
+        ? { variables: [], state: [], apply: (x) => tf.div(tf.softplus(tf.mul(x, beta)), beta) }
+        : activation(spec.activation ?? 'relu'));
+      layers.push(conv(5, c, wd, 2, next()), act(), conv(5, wd, 2 * wd, 2, next()), act(), flatten(),
+        dense(Math.ceil(h / 4) * Math.ceil(w / 4) * 2 * wd, hid, next()), act(), dense(hid, k, next()));
       break;
     }
     case 'lenet': {
