@@ -1,60 +1,66 @@
 // L1 threat-model geometry shared by the L1 attacks: the exact Euclidean projection onto the L1 ball intersected with the
 // [0,1] box, a random start inside it, and the sparse steepest-ascent direction (Croce & Hein 2021, "Mind the box").
-// Done per example in float64 on the host: the projection needs a sort, and exactness matters more than speed here
-// (the kit runs on the cpu/wasm backends, where a read-back is cheap).
+// Done per example in float64 on the host: exactness matters more than speed here (the kit runs on the cpu/wasm backends,
+// where a read-back is cheap).
 import * as tf from '@tensorflow/tfjs';
 
 /**
  * Euclidean projection of the perturbation `v` onto { d : ||d||_1 <= eps, 0 <= x + d <= 1 } (x in [0,1], so 0 is inside).
  * The problem is separable given the multiplier lambda of the L1 constraint: d_i = sign(v_i) min(max(|v_i| - lambda, 0), c_i),
  * c_i the room the box leaves in v_i's direction. lambda = 0 when the box-clipped v already fits; else it solves
- * f(lambda) = sum_i min(max(|v_i| - lambda, 0), c_i) = eps, found exactly by sweeping the sorted breakpoints of the piecewise
- * linear, non-increasing f. Returns a new array.
+ * f(lambda) = sum_i min(max(|v_i| - lambda, 0), c_i) = eps for the piecewise linear, non-increasing f. Writes into `out`
+ * (default a new array) and returns it.
  */
-export function projectL1BoxRow(v: ArrayLike<number>, x: ArrayLike<number>, eps: number): Float64Array {
+export function projectL1BoxRow(v: ArrayLike<number>, x: ArrayLike<number>, eps: number, out = new Float64Array(v.length)): Float64Array {
   const n = v.length;
-  const a = new Float64Array(n);
-  const c = new Float64Array(n);
+  if (scratch.a.length !== n) scratch = { a: new Float64Array(n), c: new Float64Array(n) };
+  const { a, c } = scratch;
   let f0 = 0;
   for (let i = 0; i < n; i++) {
     a[i] = Math.abs(v[i]);
     c[i] = Math.max(0, v[i] >= 0 ? 1 - x[i] : x[i]);
     f0 += Math.min(a[i], c[i]);
   }
-  const out = new Float64Array(n);
+  if (eps === 0) return out.fill(0);
   const lambda = f0 <= eps ? 0 : l1Threshold(a, c, f0, eps);
   for (let i = 0; i < n; i++) out[i] = Math.sign(v[i]) * Math.min(Math.max(a[i] - lambda, 0), c[i]);
   return out;
 }
 
+// Reused buffers of projectL1BoxRow (the attacks project thousands of rows of one size; JS runs one projection at a time).
+let scratch = { a: new Float64Array(0), c: new Float64Array(0) };
+
 /**
- * The lambda > 0 with f(lambda) = eps (f(0) = f0 > eps). Coordinate i shrinks on (max(a_i - c_i, 0), a_i): a merge of the two
- * sorted breakpoint lists (starts before ends on ties) where the slope of f changes by -1 and +1.
+ * The lambda > 0 with f(lambda) = eps (f(0) = f0 > eps), without sorting: Newton steps on the piecewise linear f (inside one
+ * linear piece a Newton step is the exact root), safeguarded by bisection of a bracket [lo, hi] with f(lo) > eps >= f(hi).
+ * Coordinate i is on f's sloped part for max(a_i - c_i, 0) <= lambda < a_i.
  */
 function l1Threshold(a: Float64Array, c: Float64Array, f0: number, eps: number): number {
-  const starts = new Float64Array(a.length);
-  const ends = new Float64Array(a.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] <= 0 || c[i] <= 0) continue;
-    starts[m] = Math.max(a[i] - c[i], 0);
-    ends[m++] = a[i];
-  }
-  const s = starts.subarray(0, m).sort();
-  const e = ends.subarray(0, m).sort();
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < a.length; i++) if (c[i] > 0 && a[i] > hi) hi = a[i];
   let lam = 0;
   let f = f0;
-  let slope = 0;
-  for (let i = 0, j = 0; i < m || j < m;) {
-    const isStart = i < m && s[i] <= e[j];
-    const t = isStart ? s[i] : e[j];
-    const at = f - slope * (t - lam);
-    if (at <= eps && slope > 0) return lam + (f - eps) / slope;
-    f = at;
-    lam = t;
-    if (isStart) { slope++; i++; } else { slope--; j++; }
+  const tol = 1e-12 * Math.max(1, eps);
+  for (let it = 0; it < 200; it++) {
+    let k = 0;
+    f = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (c[i] <= 0) continue;
+      const t = a[i] - lam;
+      if (t <= 0) continue;
+      if (t > c[i]) f += c[i];
+      else { f += t; k++; }
+    }
+    if (Math.abs(f - eps) <= tol) return lam;
+    if (f > eps) lo = lam;
+    else hi = lam;
+    let next = k > 0 ? lam + (f - eps) / k : (lo + hi) / 2;
+    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    if (next === lam || hi - lo <= 1e-15 * hi) return hi;
+    lam = next;
   }
-  return lam; // f reached 0 <= eps at the last breakpoint (only when eps is 0)
+  return hi;
 }
 
 /**
@@ -81,8 +87,9 @@ export function projectL1(xAdv: tf.Tensor4D, x: tf.Tensor4D, eps: number): tf.Te
 /** Writes fround(x + P(v)) at out[off..], lowering the radius until the float32 result's L1 distance is within eps. */
 export function writeProjectedRow(out: Float32Array, off: number, v: Float64Array, x: ArrayLike<number>, eps: number): void {
   let radius = eps;
+  const p = new Float64Array(v.length);
   for (let attempt = 0; attempt < 8; attempt++) {
-    const p = projectL1BoxRow(v, x, radius);
+    projectL1BoxRow(v, x, radius, p);
     let norm = 0;
     for (let i = 0; i < p.length; i++) {
       const z = Math.fround(Math.min(1, Math.max(0, x[i] + p[i])));
