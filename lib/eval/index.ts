@@ -14,3 +14,4 @@ export * from './saliency-metrics';
 export * from './sagr-breakdown';
 export * from './transfer-report';
 export * from './leaderboard';
+export * from './matched-clean';

@@ -141,7 +141,11 @@ export function paretoFront<T extends { clean: number; robust: number }>(points:
 }
 
 /** Clean vs robust accuracy scatter, labelled points (with error bars when intervals are given), Pareto front dashed. */
-export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string; robustLabel?: string; pareto?: boolean } = {}): Figure {
+export function cleanVsRobust(points: CleanRobustPoint[], opts: {
+  title?: string; robustLabel?: string; pareto?: boolean;
+  /** Groups drawn as a curve (e.g. a lambda sweep): their points joined in order of clean accuracy. */
+  lines?: string[];
+} = {}): Figure {
   const where = 'cleanVsRobust';
   checkNonEmpty<CleanRobustPoint>(where, 'points', points).forEach((p, i) => {
     checkName(where, `points[${i}].name`, p?.name);
@@ -149,7 +153,9 @@ export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string
   });
   const groups = [...new Set(points.map((p) => p.group ?? p.name))];
   const data: Record<string, unknown>[] = groups.map((g, i) => {
+    const curve = opts.lines?.includes(g) ?? false;
     const ps = points.filter((p) => (p.group ?? p.name) === g);
+    if (curve) ps.sort((p, q) => p.clean - q.clean);
     const color = colorAt(i);
     const bars: Record<string, unknown> = {};
     for (const [key, axisKey] of [['clean', 'error_x'], ['robust', 'error_y']] as const) {
@@ -162,7 +168,7 @@ export function cleanVsRobust(points: CleanRobustPoint[], opts: { title?: string
       bars[axisKey] = errorBars(ci.plus, ci.minus, color);
     }
     return {
-      type: 'scatter', mode: 'markers+text', name: g, x: ps.map((p) => p.clean), y: ps.map((p) => p.robust),
+      type: 'scatter', mode: curve ? 'lines+markers+text' : 'markers+text', name: g, x: ps.map((p) => p.clean), y: ps.map((p) => p.robust),
       text: ps.map((p) => p.name), textposition: 'top center', marker: { color, size: 10 }, ...bars,
       hovertemplate: '%{text}<br>clean %{x:.3f}<br>robust %{y:.3f}<extra></extra>',
     };

@@ -3,4 +3,5 @@ export * from './intervals';
 export * from './mcnemar';
 export * from './aggregate';
 export * from './format';
+export * from './over-seeds';
 export { betaQuantile, binomialCdf, logGamma, normalCdf, normalQuantile, regIncBeta, studentTCdf, studentTQuantile } from './special';
