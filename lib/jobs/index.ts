@@ -7,3 +7,4 @@ export { buildTerm, serializableRecipe, TERM_FACTORIES } from './term-factories'
 export { makeTrainJob, type JobSource } from './make-job';
 export { runTrainJob, type RunTrainJobOptions } from './run-job';
 export { LocalRunner, defaultConcurrency } from './local-runner';
+export { queueRunner, runOnQueue, type QueueRunnerOptions } from './queue-runner'; // registers the 'queue' runner (BullMQ on Redis)
