@@ -109,7 +109,6 @@ export function adef(config: AdefConfig = {}): FlowAttack {
         const idx = tf.tensor1d(live, 'int32');
         const xs = gatherRows(x, idx);
         const fp = tf.tidy(() => gatherRows(evalFlow(), idx));
-        const deformed = (f: tf.Tensor4D) => warp(xs, pixelFlowToGrid(f), { padding });
         // Per live example: the class l to leave (true label, or the current top when targeted) and the candidate classes k.
         const from = new Int32Array(m);
         const cand: Int32Array[] = Array.from({ length: nCand }, () => new Int32Array(m));
@@ -129,14 +128,20 @@ export function adef(config: AdefConfig = {}): FlowAttack {
         const fromT = tf.tensor1d(from, 'int32');
         let bestStep = tf.zeros([m, h, w, 2]) as tf.Tensor4D;
         const bestNorm = new Float64Array(m).fill(Infinity);
+        // All candidates' gradients in one pass: the live rows stacked nCand times (candidate r = rows r*m .. r*m+m-1).
+        const gAll = tf.tidy(() => {
+          const toT = tf.tensor1d(Int32Array.from(cand.flatMap((c) => Array.from(c))), 'int32');
+          const fromAll = tf.tile(fromT, [nCand]) as tf.Tensor1D;
+          const xsAll = nCand === 1 ? xs : tf.tile(xs, [nCand, 1, 1, 1]) as tf.Tensor4D;
+          return tf.grad((ff: tf.Tensor) => {
+            const zz = model.logits(warp(xsAll, pixelFlowToGrid(ff as tf.Tensor4D), { padding }));
+            return tf.sum(tf.sub(tf.sum(tf.mul(zz, tf.oneHot(toT, k).toFloat()), 1), tf.sum(tf.mul(zz, tf.oneHot(fromAll, k).toFloat()), 1)));
+          })(nCand === 1 ? fp : tf.tile(fp, [nCand, 1, 1, 1])) as tf.Tensor4D;
+        });
         for (let r = 0; r < nCand; r++) {
-          const toT = tf.tensor1d(cand[r], 'int32');
           const fVals = new Float32Array(m);
           for (let j = 0; j < m; j++) fVals[j] = z[j][cand[r][j]] - z[j][from[j]];
-          const g = tf.grad((ff: tf.Tensor) => tf.tidy(() => {
-            const zz = model.logits(deformed(ff as tf.Tensor4D));
-            return tf.sum(tf.sub(tf.sum(tf.mul(zz, tf.oneHot(toT, k).toFloat()), 1), tf.sum(tf.mul(zz, tf.oneHot(fromT, k).toFloat()), 1)));
-          }))(fp) as tf.Tensor4D;
+          const g = nCand === 1 ? gAll : tf.slice(gAll, [r * m, 0, 0, 0], [m, h, w, 2]);
           const { step, norm } = tf.tidy(() => {
             const sg = smoothFlow(g, sigma);
             const denom = tf.sum(tf.mul(g, sg), [1, 2, 3]);
@@ -153,7 +158,7 @@ export function adef(config: AdefConfig = {}): FlowAttack {
           for (let j = 0; j < m; j++) if (norm[j] < bestNorm[j]) { bestNorm[j] = norm[j]; pick[j] = 1; }
           const mask = tf.tensor(pick, [m, 1, 1, 1], 'bool');
           const nb = tf.tidy(() => tf.where(tf.broadcastTo(mask, step.shape), step, bestStep)) as tf.Tensor4D;
-          tf.dispose([mask, bestStep, step, g, toT]);
+          tf.dispose([mask, bestStep, step, ...(g === gAll ? [] : [g])]);
           bestStep = nb;
         }
         // The live examples' steps go back to their rows of the batch; fooled examples stop moving (zero step).
@@ -163,7 +168,7 @@ export function adef(config: AdefConfig = {}): FlowAttack {
           const full = tf.scatterND(tf.reshape(idx, [m, 1]), bestStep, [b, h, w, 2]) as tf.Tensor4D;
           return clampPixelFlow(tf.add(tau, full) as tf.Tensor4D, eps);
         }) as tf.Tensor4D;
-        tf.dispose([bestStep, fromT, fp, tau, idx, xs]);
+        tf.dispose([bestStep, gAll, fromT, fp, tau, idx, xs]);
         tau = next;
         opts.onProgress?.(it + 1, maxIter);
       }
