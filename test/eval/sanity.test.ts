@@ -67,7 +67,7 @@ test('complete mode lists every kind of check, n/a with the reason when the repo
   assert.deepEqual(sanityChecks(only).map((c) => c.check), [], 'without complete: only checks that apply (as before)');
   const cs = sanityChecks(only, { complete: true });
   assert.deepEqual(cs.map((c) => c.status), ['n/a', 'n/a', 'n/a', 'pass']);
-  assert.match(find(cs, /iterative beats single-step/).detail, /no single-step attack \(fgsm, fgm-l2, flow-fgsm\)/);
+  assert.match(find(cs, /iterative beats single-step/).detail, /no single-step attack \(fgsm, fgm-l2, fgm-l1, flow-fgsm\)/);
   assert.match(find(cs, /monotonically/).detail, /only 1 eps evaluated/);
   assert.match(find(cs, /gradient-free/).detail, /no gradient-free or transfer attack/);
   assert.equal(find(cs, /logits finite/).status, 'pass');
