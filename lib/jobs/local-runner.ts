@@ -123,9 +123,20 @@ export class LocalRunner implements JobRunner {
       GRADREG_THREADS: process.env.GRADREG_THREADS ?? String(Math.max(1, Math.floor(defaultConcurrency() / n))),
     };
     let next = 0;
+    let interrupted = false;
+    const workers = Array.from({ length: n }, () => new Worker(env));
+    // A notebook's interrupt: tslab handles SIGINT by abandoning the cell, and without this the pool would go on training
+    // (and starting jobs) for nobody. Stop the workers; their last epoch checkpoints stay, a rerun resumes from them. Only
+    // where someone already handles SIGINT: in a plain script, Ctrl-C must keep ending the process (its children get it too).
+    const onInterrupt = () => {
+      interrupted = true;
+      for (const w of workers) w.child.kill('SIGTERM');
+    };
+    const handled = process.listenerCount('SIGINT') > 0;
+    if (handled) process.on('SIGINT', onInterrupt);
     const loop = async (w: Worker) => {
       try {
-        while (failures.length === 0 && next < jobs.length) {
+        while (!interrupted && failures.length === 0 && next < jobs.length) {
           const i = next++;
           try {
             results[i] = await w.run(jobs[i], events);
@@ -138,7 +149,12 @@ export class LocalRunner implements JobRunner {
         await w.close();
       }
     };
-    await Promise.all(Array.from({ length: n }, () => loop(new Worker(env))));
+    try {
+      await Promise.all(workers.map(loop));
+    } finally {
+      if (handled) process.off('SIGINT', onInterrupt);
+    }
+    if (interrupted) throw new Error(`interrupted: the ${n} worker process${n > 1 ? 'es were' : ' was'} stopped; finished runs and the last epoch of each unfinished one are in the checkpoint cache (a rerun resumes)`);
     if (failures.length) throw new JobsFailedError(failures, this.name);
     return results;
   }

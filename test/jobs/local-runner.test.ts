@@ -1,8 +1,9 @@
 // The local runner: a grid trained by 2 worker processes leaves the same checkpoints as the inline loop, and trainMethods
 // returns the same models; a term written in the notebook trains in-process with one line saying why; a failing job names
-// its method and seed; a dead worker is an error naming the signal, and no worker outlives run().
+// its method and seed; a dead worker is an error naming the signal; an interrupt stops the workers; no worker outlives run().
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -51,6 +52,13 @@ function standardJob(data: InMemoryDataSet, cfg: TrainConfig): TrainJob {
   return made.job;
 }
 
+/** This process's child node processes (workers; not tsx's esbuild service or the ps that lists them). */
+function childPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).toString();
+  const node = path.basename(process.execPath);
+  return out.split('\n').map((l) => l.trim().split(/\s+/)).filter(([pid, comm]) => pid && comm === node).map(([pid]) => Number(pid));
+}
+
 function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
@@ -83,6 +91,7 @@ test('a 2 methods x 2 seeds grid: the local runner (2 processes) leaves the chec
     assert.deepEqual(localLog.slice(1).map(strip), inlineLog.map(strip));
     for (const t of [...inline, ...local]) t.model.dispose();
   });
+  assert.deepEqual(childPids(), [], 'no worker process is left');
 });
 
 test('a term written in the notebook (a closure) trains in this process, with one line saying why', async () => {
@@ -142,14 +151,25 @@ test('a worker killed mid-job is an error naming the signal; no worker process o
   assert.equal(pidAlive(pids[0]), false);
 });
 
-test('no worker process is left after a successful run', async () => {
+test('an interrupt where SIGINT is handled (a tslab kernel) stops the workers and says so', async () => {
   await useBackend('cpu');
-  process.env.GRADREG_DATA = tmp('clean');
-  const data = (await loadDataset('mnist')).take(64, { seed: 0, nTest: 16 });
-  const job = standardJob(data, { ...train, epochs: 1, seed: 0 });
+  process.env.GRADREG_DATA = tmp('interrupt');
+  const data = (await loadDataset('mnist')).take(256, { seed: 0, nTest: 16 });
+  const job = standardJob(data, { ...train, epochs: 50, seed: 0 });
+  const kernelHandler = () => undefined; // what tslab installs: SIGINT abandons the cell instead of ending the process
+  process.on('SIGINT', kernelHandler);
   const pids: number[] = [];
-  const [r] = await new LocalRunner({ concurrency: 1 }).run([job], { onStart: (_j, w) => pids.push(Number(w.replace('pid ', ''))) });
-  assert.equal(r.key, job.key);
-  assert.ok(loadCheckpoint(r.checkpoint).header.done);
-  assert.equal(pidAlive(pids[0]), false, 'the worker exited');
+  let seen: number[] = [];
+  try {
+    await assert.rejects(new LocalRunner({ concurrency: 1 }).run([job], {
+      onStart: (_j, w) => pids.push(Number(w.replace('pid ', ''))),
+      onProgress: () => { seen = childPids(); process.emit('SIGINT'); },
+    }), /^Error: interrupted: the 1 worker process was stopped; finished runs and the last epoch/);
+  } finally {
+    process.off('SIGINT', kernelHandler);
+  }
+  assert.equal(process.listenerCount('SIGINT'), 0, 'the runner removed its handler');
+  assert.deepEqual(seen, pids, 'childPids() sees a running worker (so the grid test\'s check can fail)');
+  assert.equal(pidAlive(pids[0]), false);
+  assert.deepEqual(childPids(), []);
 });
