@@ -91,8 +91,9 @@ export async function trainElsewhere(runs: readonly Run[], opts: TrainElsewhereO
   // Same key twice (two identical runs): one job.
   const unique = [...new Map(jobs.map((j) => [j.job.key, j.job])).values()];
   const runner = jobRunner(name, { concurrency });
+  const workers = runner.concurrency && Math.min(runner.concurrency, unique.length);
   opts.log(`training ${unique.length} run${unique.length > 1 ? 's' : ''} on the ${name} runner` +
-    `${runner.concurrency ? ` (${Math.min(runner.concurrency, unique.length)} worker process${Math.min(runner.concurrency, unique.length) > 1 ? "es" : ""}; GRADREG_JOBS sets how many)` : ''}; GRADREG_RUNNER=inline trains here instead`);
+    `${workers ? ` (${workers} worker process${workers > 1 ? 'es' : ''}; GRADREG_JOBS sets how many)` : ''}; GRADREG_RUNNER=inline trains here instead`);
   const bars = new Map<string, { bar: Progress; done: number }>();
   try {
     await runner.run(unique, {
