@@ -1,7 +1,7 @@
 // `npm run worker [-- --concurrency N]`: a queue worker for training jobs (README, "Run on a cluster").
 // Needs GRADREG_REDIS_URL (the queue), GRADREG_DATA (the checkpoint folder the notebook uses, shared) and this repo at the
 // notebook's commit after `npm ci`. Ctrl-C / SIGTERM stops it at once: its running jobs resume on another worker from
-// their last epoch checkpoint once their locks expire (GRADREG_QUEUE_LOCK_MS).
+// their last epoch checkpoint once their locks expire (GRADREG_QUEUE_LOCK_MS), as after kill -9.
 import { startQueueWorker } from '../lib/jobs/queue-worker';
 
 const USAGE = 'usage: npm run worker [-- --concurrency N]   (env: GRADREG_REDIS_URL, GRADREG_DATA, GRADREG_QUEUE, GRADREG_BACKEND, ' +
@@ -24,12 +24,13 @@ function parseArgs(argv: string[]): { concurrency?: number } {
 (async () => {
   const { concurrency } = parseArgs(process.argv.slice(2));
   const w = await startQueueWorker({ concurrency, log: (s) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`) });
-  let stopping = false;
+  // Stop now, as kill -9 would: a running training may have hours left. Its child processes exit with it (they watch
+  // their IPC channel, lib/jobs/queue-processor.ts); the job's lock then expires and another worker resumes it from its
+  // last epoch checkpoint. (A graceful BullMQ close would instead record the killed children as a failed attempt.)
   const stop = (sig: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    console.log(`${sig}: stopping (running jobs go back to the queue and resume elsewhere from their last epoch)`);
-    w.close().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+    console.log(`${sig}: stopping now; running jobs (${w.concurrency} at most) return to the queue once their locks expire ` +
+      `(${w.settings.lockMs} ms) and resume on another worker from their last epoch checkpoint`);
+    process.exit(0);
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -24,7 +24,7 @@ export interface QueueWorker {
   backend: BackendReport;
   /** What it printed on start: queue, Redis, backend, concurrency, data folder. */
   banner: string;
-  /** Stops taking jobs and ends the child processes (their jobs go back to the queue when their locks expire). */
+  /** Stops taking jobs and waits for the running ones to finish (scripts/worker.ts exits at once on a signal instead). */
   close(): Promise<void>;
 }
 
@@ -76,7 +76,6 @@ export async function startQueueWorker(opts: QueueWorkerOptions = {}): Promise<Q
   void worker.run();
   return {
     worker, settings, concurrency, backend, banner,
-    // force: do not wait for running trainings (hours): they are abandoned and resume elsewhere from their last epoch.
-    close: () => worker.close(true),
+    close: () => worker.close(),
   };
 }

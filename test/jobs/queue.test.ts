@@ -1,8 +1,8 @@
 // The 'queue' runner end to end on one machine: a private redis-server and two `npm run worker` processes started here.
 // trainMethods on the queue returns what an inline run does (same checkpoints, same weights); the same job submitted
 // twice runs once; a deterministic failure fails once; two workers training the same checkpoint at once leave the same
-// file; Redis killed and restarted EMPTY mid-run loses no finished result; a worker killed with kill -9 mid-job hands
-// it to the other, which resumes from the last epoch checkpoint. Identical = same payload bytes and header but wall times.
+// file; Redis killed and restarted EMPTY mid-run loses no finished result; a worker stopped by SIGTERM (Ctrl-C) or
+// killed with kill -9 mid-job hands it to the other, which resumes from the last epoch checkpoint. Identical = same payload bytes and header but wall times.
 // Timings (lib/jobs/queue-config.ts): lock 2 s, stalled check every 2 s, so a dead worker's job moves within ~4 s.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -205,9 +205,12 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
     const inline = await inData(inlineData, () => Promise.all(cases.map(trainInline)));
     files.forEach((f, i) => assert.deepEqual(fingerprint(f), fingerprint(inline[i]), `${jobs[i].label}: identical`));
   });
-  // Last: it leaves one worker.
-  test('kill -9 of the worker running a job: the other worker resumes it from its last epoch checkpoint; same result', async () => {
-    const c: Case = { method: 'ce', seed: 5, train: tinyTrain(5, { epochs: 40 }) };
+  /**
+   * Stops the worker running a long job with `sig` mid-job; the other worker must resume it from its last epoch checkpoint
+   * and finish it identical to an uninterrupted inline run. `replace`: start another worker at once (for later tests).
+   */
+  async function interruptMidJob(sig: 'SIGKILL' | 'SIGTERM', seed: number, replace: boolean): Promise<void> {
+    const c: Case = { method: 'ce', seed, train: tinyTrain(seed, { epochs: 40 }) };
     const job = await inData(queueData, () => jobFor(c));
     const rec = recorder();
     const run = inData(queueData, () => runOnQueue([job], rec.events, { settings, signal, log: () => undefined }));
@@ -217,27 +220,41 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
     for (let t0 = Date.now(); Date.now() - t0 < 60_000 && epoch < 3; await sleep(20)) epoch = readCheckpointHeader(file)?.epoch ?? 0;
     const victim = workers.find((w) => w.output().includes(`started ${job.key}`));
     assert.ok(victim, 'a worker took the job');
+    const survivor = workers.find((w) => w !== victim)!;
     const child = Number(victim.output().match(new RegExp(`job ${job.key} .* on pid (\\d+)`))?.[1]);
     const h = readCheckpointHeader(file)!;
-    assert.ok(h.epoch >= 3 && !h.done, `killed mid-job (checkpoint at epoch ${h.epoch} of ${c.train.epochs}, done ${h.done})`);
-    await stop(victim.proc, 'SIGKILL');
+    assert.ok(h.epoch >= 3 && !h.done, `stopped mid-job (checkpoint at epoch ${h.epoch} of ${c.train.epochs}, done ${h.done})`);
+    await stop(victim.proc, sig);
     workers.splice(workers.indexOf(victim), 1);
+    if (replace) workers.push(startWorker(env));
     // Its training child notices the lost parent and stops (no orphan keeps training).
     for (let t0 = Date.now(); Date.now() - t0 < 10_000 && alive(child); ) await sleep(100);
-    assert.equal(alive(child), false, `the killed worker's child ${child} exited`);
+    assert.equal(alive(child), false, `the stopped worker's child ${child} exited`);
     const [r] = await run;
     assert.equal(r.key, job.key);
     const diag = () => `\nprogress: ${JSON.stringify(rec.progress[job.label].map((p) => [p.done, p.total, p.worker]))}\nworkers:\n${[victim, ...workers].map((w) => w.output()).join('\n---\n')}`;
     assert.ok(rec.starts[job.label].length >= 2, `a second attempt started${diag()}`);
-    // The caller sees one count for the job: the second attempt's first event starts at or after the saved epochs' steps.
+    // The caller sees one count for the job: the second attempt's first event starts after the saved epochs' steps.
     const full = c.train.epochs * c.train.maxStepsPerEpoch!;
     const ps = rec.progress[job.label];
     assert.ok(ps.every((p) => p.total === full), `one total for the job${diag()}`);
     const second = ps.findIndex((p) => p.worker === ps[ps.length - 1].worker);
     assert.ok(ps[second].done > h.epoch * c.train.maxStepsPerEpoch!, `the second attempt resumed after epoch ${h.epoch}${diag()}`);
     assert.equal(ps[ps.length - 1].done, full);
-    assert.ok(workers[0].output().includes(`started ${job.key}`), 'the surviving worker finished it');
+    assert.ok(survivor.output().includes(`started ${job.key}`), `the other worker finished it${diag()}`);
+    const q = new Queue(settings.name!, { connection: redisConnection(redis.url) });
+    try {
+      const bj = (await q.getJob(job.key))!;
+      // attemptsMade counts finished attempts, the successful one included: the abandoned one counted as stalled, not failed.
+      assert.deepEqual({ attemptsMade: bj.attemptsMade, stalledCounter: bj.stalledCounter }, { attemptsMade: 1, stalledCounter: 1 }, 'abandoned, not failed');
+    } finally { await q.close(); }
     const inline = await inData(inlineData, () => trainInline(c));
     assert.deepEqual(fingerprint(file), fingerprint(inline), 'identical to an uninterrupted inline run');
-  });
+    if (replace) await workers[workers.length - 1].waitFor(/gradreg worker/);
+  }
+
+  test('Ctrl-C / SIGTERM of the worker running a job: stops at once, the other worker resumes it; same result', () => interruptMidJob('SIGTERM', 6, true));
+
+  // Last: it leaves one worker.
+  test('kill -9 of the worker running a job: the other worker resumes it from its last epoch checkpoint; same result', () => interruptMidJob('SIGKILL', 5, false));
 });
