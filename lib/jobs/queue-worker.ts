@@ -68,6 +68,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions = {}): Promise<Q
     `gradreg worker ${id}`,
     `  queue ${settings.name} at ${redactedUrl(settings.url)}`,
     `  ${describeBackend(backend).replace(/^gradreg: /, '')}`,
+    '  (a job trains on the backend its notebook used: its cache key says which)',
     `  ${concurrency} job${concurrency > 1 ? 's' : ''} at a time (${os.availableParallelism()} cores here)`,
     `  data folder ${dataDir()} (must be the notebook's, shared)`,
     `  lock ${settings.lockMs} ms, stalled check every ${settings.stalledMs} ms`,

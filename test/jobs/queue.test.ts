@@ -76,7 +76,7 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
   });
 
   test('workers report their backend, queue and concurrency', () => {
-    for (const w of workers) assert.match(w.output(), /gradreg worker .*:wasm\n.*queue test-\d+ at redis:\/\/127\.0\.0\.1:\d+\n.*using the wasm backend \(forced\)\n\s+1 job at a time/);
+    for (const w of workers) assert.match(w.output(), /gradreg worker .*:wasm\n.*queue test-\d+ at redis:\/\/127\.0\.0\.1:\d+\n.*using the wasm backend \(forced\)\n.*backend its notebook used.*\n\s+1 job at a time/);
   });
 
   test("trainMethods with runner 'queue': the TrainedModel list and checkpoints of an inline run", async () => {
