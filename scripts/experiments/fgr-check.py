@@ -13,13 +13,16 @@ W = [T(w).requires_grad_() for w in d['weights']]
 def same(h, k, s):  # TF 'same' padding amounts (before, after)
     out = -(-h // s); tot = max((out - 1) * s + k - h, 0); return tot // 2, tot - tot // 2
 
+IGR = d.get('method') == 'igr'
+act = (lambda t: F.softplus(t, beta=4)) if IGR else F.relu
+
 def logits(xn, W):  # xn NHWC
     h = xn.permute(0, 3, 1, 2)
     for (w, b) in ((W[0], W[1]), (W[2], W[3])):
         a, bb = same(h.shape[2], 5, 2)
-        h = F.relu(F.conv2d(F.pad(h, (a, bb, a, bb)), w.permute(3, 2, 0, 1), b, stride=2))
+        h = act(F.conv2d(F.pad(h, (a, bb, a, bb)), w.permute(3, 2, 0, 1), b, stride=2))
     h = h.permute(0, 2, 3, 1).reshape(h.shape[0], -1)
-    h = F.relu(h @ W[4] + W[5])
+    h = act(h @ W[4] + W[5])
     return h @ W[6] + W[7]
 
 def flow_grad(xin, W, form):
@@ -41,7 +44,13 @@ def flow_grad(xin, W, form):
 lam = d['lambda']
 for form in ('closed',):  # torch 1.13 has no double backward through grid_sample
     ce = F.cross_entropy(logits(x, W), y)
-    reg = flow_grad(xs, W, form).pow(2).sum() / x.shape[0]
+    if IGR:  # doubleBackprop's value: 1/2 mean_b ||dCE_b/dx_b||^2, weight 2 lambda / B^2
+        xi = x.clone().requires_grad_()
+        g = torch.autograd.grad(F.cross_entropy(logits(xi, W), y, reduction='sum'), xi, create_graph=True)[0]
+        reg = 0.5 * g.pow(2).sum() / x.shape[0]
+        lam = 2 * d['lambda'] / x.shape[0] ** 2
+    else:
+        reg = flow_grad(xs, W, form).pow(2).sum() / x.shape[0]
     total = ce + lam * reg
     gs = torch.autograd.grad(total, W)
     print(f"{form}: ce {ce.item():.6f} (tfjs {d['ce']:.6f})  reg {reg.item():.6e} (tfjs {d['reg']:.6e})  total {total.item():.6f} (tfjs {d['total']:.6f})")

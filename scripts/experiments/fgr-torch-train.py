@@ -10,7 +10,7 @@ p.add_argument('--epochs', type=int, default=3); p.add_argument('--lr', type=flo
 p.add_argument('--opt', default='adam'); p.add_argument('--n', type=int, default=5000); p.add_argument('--bs', type=int, default=128)
 p.add_argument('--no-rs', action='store_true'); p.add_argument('--ce-on-rs', action='store_true')
 p.add_argument('--softplus', action='store_true'); p.add_argument('--warmup', type=int, default=0)
-p.add_argument('--cosine', action='store_true'); p.add_argument('--beta', type=float, default=1); p.add_argument('--seed', type=int, default=0); p.add_argument('--trace', action='store_true')
+p.add_argument('--cosine', action='store_true'); p.add_argument('--igr', action='store_true'); p.add_argument('--beta', type=float, default=1); p.add_argument('--seed', type=int, default=0); p.add_argument('--trace', action='store_true')
 a = p.parse_args()
 torch.set_num_threads(1)
 D = '/usr/share/datasets/fashion-mnist/'
@@ -42,6 +42,7 @@ def fgr(x, y, W):
     g = torch.autograd.grad(F.cross_entropy(logits(xi, W), y), xi, create_graph=True)[0]
     dx = torch.cat([x[:, :, 1:] - x[:, :, :-1], torch.zeros(B, H, 1, C)], 2)
     dy = torch.cat([x[:, 1:] - x[:, :-1], torch.zeros(B, 1, Wd, C)], 1)
+    if a.igr: return g.pow(2).sum() / B  # IGR with FGR's batch-mean scaling (= doubleBackprop weight 2 lambda / B^2)
     fw = torch.stack([(g * dx).sum(3) * (Wd - 1) / 2, (g * dy).sum(3) * (H - 1) / 2], -1)
     return fw.pow(2).sum() / B
 def random_start(x, sigma):
