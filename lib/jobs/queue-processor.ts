@@ -9,7 +9,18 @@ import type { QueueProgress } from './queue-config';
 
 // The worker's main process died (kill -9, a crash): stop now instead of training for nobody. Checkpoints are written
 // atomically, so stopping at any moment leaves the last epoch's checkpoint whole; the job is retried elsewhere from it.
+// Three ways to notice, since one is not enough: the 'disconnect' event; a check after every training step; and before
+// BullMQ's own uncaughtException handler, which reports errors to the parent and, once the pipe is broken, fails (EPIPE),
+// rejects and is called again, forever, at 100% CPU, starving the event loop so that 'disconnect' never comes and
+// process.connected stays true (seen with kill -9 of a worker). What is always right: a new parent (the orphan's reaper).
+const parent = process.ppid;
+const orphaned = () => { if (process.ppid !== parent) process.exit(1); };
 process.on('disconnect', () => process.exit(1));
+process.prependListener('uncaughtException', (e) => {
+  orphaned();
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EPIPE' || code === 'ERR_IPC_CHANNEL_CLOSED') process.exit(1); // nobody to report to
+});
 // BullMQ's child lets a job finish on SIGTERM/SIGINT (Ctrl-C reaches the whole process group): a training may have hours
 // left, so stop at once for the same reason.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -30,6 +41,7 @@ export default async function processTrainJob(job: SandboxedJob): Promise<TrainJ
   try {
     return await runTrainJob(job.data as TrainJob, {
       onProgress: (done, total, info) => {
+        orphaned();
         const now = Date.now();
         if (now - last < PROGRESS_EVERY_MS && done < total) return;
         last = now;

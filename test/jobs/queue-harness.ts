@@ -132,7 +132,8 @@ export function startWorker(env: Record<string, string>, args: string[] = []): W
   };
 }
 
-/** Whether a process id is alive (signal 0). */
+/** Whether a process id is alive (signal 0), a zombie (exited, not yet reaped by its new parent) counting as ended. */
 export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return true; }
 }
