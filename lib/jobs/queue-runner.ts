@@ -140,7 +140,8 @@ export async function runOnQueue(jobs: readonly TrainJob[], events: JobEvents = 
       const rv = bj.returnvalue as TrainJobResult | null;
       // Completed during this run: the worker's answer (also a run that ended at chance accuracy, whose last epoch the
       // trainer does not save as finished). Completed before it, without a finished checkpoint now (a cleared cache): again.
-      if (!submitting || finishedCheckpoint(job.key)) return finish(job, { key: job.key, checkpoint: rv?.checkpoint ?? '', trainSeconds: rv?.trainSeconds ?? 0 });
+      // The checkpoint as this machine sees it: the shared folder may be mounted elsewhere on the worker.
+      if (!submitting || finishedCheckpoint(job.key)) return finish(job, { key: job.key, checkpoint: path.join(checkpointDir(), `${job.key}.ckpt`), trainSeconds: rv?.trainSeconds ?? 0 });
       await bj.remove();
     } else if (state === 'failed' && bj) {
       // A failure left by an earlier run is not this run's answer: one fresh start. A failure of this run is final.
