@@ -11,7 +11,7 @@ import * as path from 'node:path';
 const repo = path.resolve(__dirname, '..', '..');
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('setpriv', ['--version'], { stdio: 'ignore' }).status === 0;
-const ALL = 'dataset-fashion-mnist libnss3 libexpat1 python3-torch jupyter-nbconvert jupyter-notebook';
+const ALL = 'dataset-fashion-mnist libnss3 libexpat1 python3-torch jupyter-nbconvert jupyter-notebook redis-server';
 
 interface Fake { root: string; log: string; bin: string }
 const made: string[] = [];
