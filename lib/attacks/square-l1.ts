@@ -5,11 +5,11 @@
 // z_y - max_{i!=y} z_i falls. The square's area follows Square's schedule (pSelection). It never uses gradients: if it beats
 // APGD-L1, the gradients are masked. Start: the clean input (a random L1 start, projected, is mostly a few pixels anyway).
 import * as tf from '@tensorflow/tfjs';
-import type { Attack, Model } from '../types';
+import type { Attack } from '../types';
 import { makeRng } from '../data/rng';
-import { attackLoss, checkPixelEps, checkPositiveInt, runChecked } from './base';
+import { checkPixelEps, checkPositiveInt, runChecked } from './base';
 import { writeProjectedRow } from './l1';
-import { pSelection } from './square';
+import { marginReader, pSelection } from './square';
 
 export interface SquareL1Config {
   eps: number;
@@ -18,9 +18,6 @@ export interface SquareL1Config {
   pInit?: number;
 }
 
-function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D): Float32Array {
-  return tf.tidy(() => tf.neg(attackLoss(model.logits(x), y, 'cw')).dataSync() as Float32Array);
-}
 
 export function squareL1(config: SquareL1Config): Attack {
   const eps = checkPixelEps('square-l1', 'l1', config.eps);
@@ -37,15 +34,8 @@ export function squareL1(config: SquareL1Config): Attack {
         const per = h * w * c;
         const rng = makeRng(opts.seed ?? 0);
         const xs = x.dataSync() as Float32Array;
-        const yAll = y.dataSync();
         const adv = Float32Array.from(xs);
-        const margin = (idx: number[], src: Float32Array): Float32Array => {
-          const xb = tf.tensor4d(src, [idx.length, h, w, c]);
-          const yb = tf.tensor1d(Int32Array.from(idx, (i) => yAll[i]), 'int32');
-          const out = margins(model, xb, yb);
-          tf.dispose([xb, yb]);
-          return out;
-        };
+        const margin = marginReader(model, [h, w, c], y);
         const all = Array.from({ length: b }, (_, i) => i);
         const m = margin(all, adv);
         const cand = new Float32Array(b * per);

@@ -27,6 +27,24 @@ function margins(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, targets?: tf.Tens
   return tf.tidy(() => (targets ? attackLoss(model.logits(x), targets, 'cw') : tf.neg(attackLoss(model.logits(x), y, 'cw'))).dataSync() as Float32Array);
 }
 
+/**
+ * The random searches keep their state in JS arrays; this reads the margins of the examples `idx` (rows of `src`, laid out
+ * [idx.length, h, w, c]) so each query forwards only the examples not yet fooled.
+ */
+export function marginReader(model: Model, shape: readonly [number, number, number], y: tf.Tensor1D, targets?: tf.Tensor1D): (idx: number[], src: Float32Array) => Float32Array {
+  const [h, w, c] = shape;
+  const yAll = y.dataSync();
+  const tAll = targets?.dataSync();
+  return (idx, src) => {
+    const xb = tf.tensor4d(src, [idx.length, h, w, c]);
+    const yb = tf.tensor1d(Int32Array.from(idx, (i) => yAll[i]), 'int32');
+    const tb = tAll ? tf.tensor1d(Int32Array.from(idx, (i) => tAll[i]), 'int32') : undefined;
+    const out = margins(model, xb, yb, tb);
+    tf.dispose([xb, yb, ...(tb ? [tb] : [])]);
+    return out;
+  };
+}
+
 export function square(config: SquareConfig): Attack {
   const eps = checkPixelEps('square', 'linf', config.eps);
   const queries = checkPositiveInt('square', 'queries', config.queries ?? 1000);
@@ -51,17 +69,7 @@ export function square(config: SquareConfig): Attack {
           const s = rng() < 0.5 ? -eps : eps;
           for (let row = 0; row < h; row++) { const k = i * per + (row * w + col) * c + ch; adv[k] = Math.min(1, Math.max(0, xs[k] + s)); }
         }
-        // The search state lives in JS arrays; each query forwards only the examples not yet fooled.
-        const yAll = y.dataSync();
-        const tAll = targets?.dataSync();
-        const margin = (idx: number[], src: Float32Array): Float32Array => {
-          const xb = tf.tensor4d(src, [idx.length, h, w, c]);
-          const yb = tf.tensor1d(Int32Array.from(idx, (i) => yAll[i]), 'int32');
-          const tb = tAll ? tf.tensor1d(Int32Array.from(idx, (i) => tAll[i]), 'int32') : undefined;
-          const out = margins(model, xb, yb, tb);
-          tf.dispose([xb, yb, ...(tb ? [tb] : [])]);
-          return out;
-        };
+        const margin = marginReader(model, [h, w, c], y, targets);
         const all = Array.from({ length: b }, (_, i) => i);
         const m = margin(all, adv);
         const cand = new Float32Array(b * per);
