@@ -1,4 +1,5 @@
 // Shared test plumbing: run a block on each backend the tests cover (cpu = reference, wasm = what users run here).
+import * as net from 'node:net';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../lib/backend';
 import type { Model } from '../lib/types';
@@ -43,4 +44,16 @@ export function seededLinearModel(shape: [number, number, number], k: number, se
     paramCount: () => d * k + k, dispose: () => tf.dispose([Wt, B]),
   };
   return { model, w };
+}
+
+/** A TCP port free on 127.0.0.1 right now (servers the tests start: redis, Jupyter). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

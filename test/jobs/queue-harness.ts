@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from '../helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const started = new Set<ChildProcess>();
@@ -16,16 +17,6 @@ export function redisMissing(): string {
   return r.status === 0 ? '' : 'redis-server is not installed: `npm run setup` (or `apt-get install redis-server`) installs it';
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function untilExit(p: ChildProcess): Promise<void> {
   return p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));

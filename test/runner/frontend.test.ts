@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { closeBrowser, withBrowserPage } from '../../lib/report/browser';
 import { writeKernelspec } from '../../scripts/jupyter/kernelspec';
+import { freePort } from '../helpers';
 
 const root = path.resolve(__dirname, '..', '..');
 const FIXTURE = path.join(root, 'test', 'fixtures', 'notebooks', 'frontend.ipynb');
@@ -26,16 +26,6 @@ const skip = version === undefined
   ? 'optional: the classic Jupyter Notebook is not installed; `npm run setup` as root installs it (or `sudo apt-get install -y jupyter-notebook`)'
   : Number(version.split('.')[0]) >= 7 ? `this test drives the classic Notebook 6 frontend (Debian's jupyter-notebook); found Notebook ${version}` : false;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForServer(url: string, server: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
