@@ -1,8 +1,11 @@
 // Evaluation cache: one file per (model weights, attack, data subset, code version), so re-running a notebook with one attack's
 // setting changed re-runs that attack only (issue 14 item 6). Keyed like the checkpoint cache: anything that can change an
 // attack's per-example result is in the key, and a stale entry is never handed back:
-// - the model: name, input shape, classes, parameter count, a digest of every weight and state tensor, and its logits() source;
-// - the attack: name, threat model, resolved config, and the source text of its run() (a user-defined attack's code counts);
+// - the model: name, input shape, classes, parameter count, a digest of every weight and state tensor, and its logits() source
+//   (a library SequentialModel: 'lib', its code is in the code digest);
+// - the attack: name, threat model, resolved config, and the source text of its run() (a user-defined attack's code counts; a
+//   library attack, lib/attacks/recipe.ts: 'lib'). Transpiled source differs between compilers (tslab in a notebook, tsx in a
+//   job worker), so library code is never keyed by it: a worker's results are found by the notebook;
 // - the data: a digest of the evaluated inputs and labels (the first n, exactly as evaluated);
 // - how the attack is seeded and batched (seed, batch size, seeding scheme and position);
 // - the code: a digest of the lib sources evaluation and the attacks import (followed transitively from lib/eval/robustness.ts,
@@ -15,11 +18,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attack, Model } from '../types';
 import { dataDir, REPO_ROOT } from '../data/paths';
 import { configHash } from '../experiment/params';
-import { weightsDigest } from '../train/trainer';
+import { weightsDigest } from '../train/cache-key';
 import { atomicWrite } from '../util/atomic-write';
+import { isLibAttack } from '../attacks/recipe';
+import { SequentialModel } from '../models/sequential';
 
 /** Bump when the entry format or the meaning of a cached result changes. */
-export const EVAL_CACHE_VERSION = 1;
+export const EVAL_CACHE_VERSION = 2;
 
 /** Where cached evaluations live by default: <data>/eval-cache. */
 export function evalCacheDir(): string {
@@ -61,7 +66,12 @@ export function evalCodeDigest(roots: string[] = CODE_ROOTS, repo: string = REPO
  */
 export function modelKey(model: Model): Record<string, unknown> {
   return { name: model.name, inputShape: [...model.inputShape], numClasses: model.numClasses, params: model.paramCount(), weights: weightsDigest(model),
-    logits: crypto.createHash('sha256').update(String(model.logits)).digest('hex') };
+    logits: libLogits(model) ? 'lib' : crypto.createHash('sha256').update(String(model.logits)).digest('hex') };
+}
+
+/** A library model whose logits() is the library's own (not replaced on the instance). */
+function libLogits(model: Model): boolean {
+  return model instanceof SequentialModel && model.logits === SequentialModel.prototype.logits;
 }
 
 /** Incremental sha256 of the evaluated inputs and labels (feed the batches in order). */
@@ -87,7 +97,7 @@ export function attackKey(a: Attack): Record<string, unknown> | { uncacheable: s
   if (a.name.startsWith('transfer:')) return { uncacheable: `attack "${a.name}" is crafted on another model whose weights the key does not cover` };
   try {
     return { name: a.name, threat: a.threat, config: JSON.parse(JSON.stringify(a.config, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? `${v}` : v))),
-      run: crypto.createHash('sha256').update(String(a.run)).digest('hex') };
+      run: isLibAttack(a) ? 'lib' : crypto.createHash('sha256').update(String(a.run)).digest('hex') };
   } catch (e) {
     return { uncacheable: `attack "${a.name}" has a config that is not plain data (${(e as Error).message})` };
   }

@@ -15,3 +15,4 @@ export * from './sagr-breakdown';
 export * from './transfer-report';
 export * from './leaderboard';
 export * from './matched-clean';
+export * from './strong-evaluations';

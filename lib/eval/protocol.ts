@@ -12,7 +12,7 @@
 //         stAdv and ADef bounded to the same eps.
 // Nothing is weakened silently: the budget (steps, restarts, queries) is part of the report, cards and tables.
 import type { Attack, Model } from '../types';
-import { apgd, apgdL1, adef, fgsm, flowFgsm, flowPgd, flowSquare, pgd, square, squareL1, stAdv } from '../attacks/index';
+import { apgd, apgdL1, adef, fgsm, flowFgsm, flowPgd, flowSquare, markLibAttack, pgd, square, squareL1, stAdv } from '../attacks/index';
 import type { WarpPadding } from '../tf/warp';
 import { gridToPixels } from '../tf/warp';
 import { activeProfile, type ProfileName } from '../experiment/profiles';
@@ -117,13 +117,13 @@ function members(threat: StrongThreat, e: number, b: StrongBudget, padding?: War
 /** FGM in L2: one step of length eps along the normalized gradient from the clean input (the L2 single-step attack). */
 function fgmL2(eps: number): Attack {
   const a = pgd({ norm: 'l2', eps, steps: 1, alpha: eps, randomStart: false, restarts: 1 });
-  return { ...a, name: 'fgm-l2' };
+  return markLibAttack({ ...a, name: 'fgm-l2' });
 }
 
 /** FGM in L1: one sparse steepest-ascent step of length eps from the clean input (APGD-L1's first step, 20% of the pixels). */
 function fgmL1(eps: number): Attack {
   const a = apgdL1({ eps, steps: 1, restarts: 1, randomStart: false });
-  return { ...a, name: 'fgm-l1' };
+  return markLibAttack({ ...a, name: 'fgm-l1' });
 }
 
 function checkThreat(where: string, threat: unknown): StrongThreat {

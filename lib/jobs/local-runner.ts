@@ -4,9 +4,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { dataDir } from '../data/paths';
-import type { TrainJob, TrainJobResult } from './job';
 import type { ParentMessage, WorkerMessage } from './local-protocol';
-import { JobsFailedError, registerJobRunner, type JobEvents, type JobFailure, type JobRunner } from './runner';
+import { JobsFailedError, registerJobRunner, type Job, type JobEvents, type JobFailure, type JobResult, type JobRunner } from './runner';
 
 const ENTRY = path.join(__dirname, 'local-worker.cjs');
 /** Lines of a worker's output kept for the message when it dies. */
@@ -40,7 +39,7 @@ class Worker {
   readonly child: ChildProcess;
   private readonly tail: string[] = [];
   private readonly ready: Promise<void>;
-  private current?: { id: number; job: TrainJob; resolve: (r: TrainJobResult) => void; reject: (f: JobFailure) => void; events: JobEvents };
+  private current?: { id: number; job: Job; resolve: (r: JobResult) => void; reject: (f: JobFailure) => void; events: JobEvents };
   private exited?: string;
   private nextId = 0;
 
@@ -77,7 +76,7 @@ class Worker {
     this.ready.catch(() => undefined); // reported through run()
   }
 
-  async run(job: TrainJob, events: JobEvents): Promise<TrainJobResult> {
+  async run(job: Job, events: JobEvents): Promise<JobResult> {
     try {
       await this.ready;
     } catch (e) {
@@ -85,7 +84,7 @@ class Worker {
     }
     if (this.exited) throw { job, errorName: 'WorkerExit', message: `its worker process ${this.exited}` } satisfies JobFailure;
     const id = this.nextId++;
-    return new Promise<TrainJobResult>((resolve, reject) => {
+    return new Promise<JobResult>((resolve, reject) => {
       this.current = { id, job, resolve, reject, events };
       events.onStart?.(job, `pid ${this.child.pid}`);
       const m: ParentMessage = { type: 'job', id, job };
@@ -113,8 +112,8 @@ export class LocalRunner implements JobRunner {
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new Error(`local runner: concurrency must be a positive integer, got ${this.concurrency}`);
   }
 
-  async run(jobs: readonly TrainJob[], events: JobEvents = {}): Promise<TrainJobResult[]> {
-    const results: TrainJobResult[] = new Array(jobs.length);
+  async run(jobs: readonly Job[], events: JobEvents = {}): Promise<JobResult[]> {
+    const results: JobResult[] = new Array(jobs.length);
     const failures: JobFailure[] = [];
     const n = Math.min(this.concurrency, jobs.length);
     // Each child gets its share of the cores for the kernels' own threads (a data-parallel step), unless the user set it.

@@ -1,7 +1,7 @@
 // The loop of a local job worker process: receive a job over the IPC channel, run it, report progress, messages and the
 // result or the error. One job at a time; the parent sends the next when this one is done.
-import { runTrainJob } from './run-job';
-import type { TrainJob } from './job';
+import { executeJob } from './execute';
+import type { Job } from './runner';
 import type { WorkerMessage, ParentMessage } from './local-protocol';
 
 const send = (m: WorkerMessage) => { if (process.connected) process.send!(m); };
@@ -17,10 +17,10 @@ process.on('message', (m: ParentMessage) => {
   void run(m.id, m.job);
 });
 
-async function run(id: number, job: TrainJob): Promise<void> {
+async function run(id: number, job: Job): Promise<void> {
   let last = 0;
   try {
-    const result = await runTrainJob(job, {
+    const result = await executeJob(job, {
       log: (text) => send({ type: 'log', id, text }),
       onProgress: (done, total, info) => {
         const now = Date.now();

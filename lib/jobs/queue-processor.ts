@@ -3,8 +3,8 @@
 // job locks on time however long a synchronous training step takes; a lock that is not renewed would hand the job to a
 // second worker.
 import { UnrecoverableError, type SandboxedJob } from 'bullmq';
-import type { TrainJob, TrainJobResult } from './job';
-import { runTrainJob } from './run-job';
+import type { Job, JobResult } from './runner';
+import { executeJob } from './execute';
 import type { QueueProgress } from './queue-config';
 
 // The worker's main process died (kill -9, a crash): stop now instead of training for nobody. Checkpoints are written
@@ -31,7 +31,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
 /** Progress events per job, at most this often (each is a Redis write and a redraw in the notebook). */
 const PROGRESS_EVERY_MS = 500;
 
-export default async function processTrainJob(job: SandboxedJob): Promise<TrainJobResult> {
+export default async function processJob(job: SandboxedJob): Promise<JobResult> {
   const where = `${process.env.GRADREG_WORKER_ID ?? 'worker'}/${process.pid}`;
   // A line the worker's log shows (and the tests use to find this process).
   console.log(`job ${job.id} "${(job.data as { label?: string }).label ?? '?'}" attempt ${job.attemptsMade + 1} on pid ${process.pid}`);
@@ -39,7 +39,7 @@ export default async function processTrainJob(job: SandboxedJob): Promise<TrainJ
   let last = 0;
   let pending: Promise<void> = Promise.resolve();
   try {
-    return await runTrainJob(job.data as TrainJob, {
+    return await executeJob(job.data as Job, {
       onProgress: (done, total, info) => {
         orphaned();
         const now = Date.now();

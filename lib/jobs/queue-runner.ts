@@ -1,4 +1,4 @@
-// The 'queue' job runner (lib/jobs/runner.ts): training jobs go onto a BullMQ queue in Redis and any number of
+// The 'queue' job runner (lib/jobs/runner.ts): training and evaluation jobs go onto a BullMQ queue in Redis and any number of
 // `npm run worker` processes, on this machine or others, run them. The BullMQ job id IS the cache key, so the same job
 // submitted twice (a rerun, two notebooks) is one job. Progress comes from the queue's progress events. The results are
 // checkpoints in the shared data folder (GRADREG_DATA); the caller loads them through the checkpoint cache, as after a
@@ -13,8 +13,9 @@ import type * as BullMQ from 'bullmq';
 import type IORedisType from 'ioredis';
 import { readCheckpointHeader } from '../train/checkpoint';
 import { checkpointDir } from '../train/trainer';
-import type { TrainJob, TrainJobResult } from './job';
-import { JobsFailedError, registerJobRunner, type JobEvents, type JobFailure, type JobRunner } from './runner';
+import type { TrainJobResult } from './job';
+import type { EvalJobResult } from './eval-job';
+import { JobsFailedError, registerJobRunner, type Job, type JobEvents, type JobFailure, type JobResult, type JobRunner } from './runner';
 import { queueSettings, redactedUrl, redisConnection, type QueueProgress, type QueueSettings } from './queue-config';
 
 // Loaded on first use: every notebook imports lib/, few use the queue (bullmq + ioredis take ~0.5 s to load).
@@ -51,15 +52,19 @@ async function checkReachable(s: QueueSettings, timeoutMs: number): Promise<void
   }
 }
 
-/** The finished checkpoint of `key` in this process's checkpoint folder, if there is one. */
-function finishedCheckpoint(key: string): string | undefined {
-  const file = path.join(checkpointDir(), `${key}.ckpt`);
+/**
+ * A finished result this machine can see on disk: a training job's finished checkpoint in this process's checkpoint folder. An
+ * evaluation job has none to look for (its results are evaluation cache entries, which the caller reads anyway).
+ */
+function finishedOnDisk(job: Job): TrainJobResult | undefined {
+  if (job.kind === 'eval') return undefined;
+  const file = path.join(checkpointDir(), `${job.key}.ckpt`);
   const h = readCheckpointHeader(file);
-  return h && h.key === key && h.done ? file : undefined;
+  return h && h.key === job.key && h.done ? { key: job.key, checkpoint: file, trainSeconds: Number(h.meta.trainSeconds ?? 0) } : undefined;
 }
 
 /** The worker's error class from a BullMQ failedReason (queue-processor.ts writes "<Name>: <message>"). */
-function failure(job: TrainJob, reason: string): JobFailure {
+function failure(job: Job, reason: string): JobFailure {
   if (/stalled more than allowable limit/i.test(reason) || /Unexpected exit code/i.test(reason)) {
     return { job, errorName: 'WorkerExit', message: `its worker died (${reason}) on every try` };
   }
@@ -68,12 +73,12 @@ function failure(job: TrainJob, reason: string): JobFailure {
 }
 
 /** Runs `jobs` on the queue's workers; resolves with their results in order, or rejects with JobsFailedError. */
-export async function runOnQueue(jobs: readonly TrainJob[], events: JobEvents = {}, opts: QueueRunnerOptions = {}): Promise<TrainJobResult[]> {
+export async function runOnQueue(jobs: readonly Job[], events: JobEvents = {}, opts: QueueRunnerOptions = {}): Promise<JobResult[]> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const settings = queueSettings(opts.settings);
-  const byKey = new Map<string, TrainJob>();
+  const byKey = new Map<string, Job>();
   for (const j of jobs) {
-    if (byKey.has(j.key)) throw new Error(`queue runner: two jobs share the cache key ${j.key} (${j.label}): they would train the same model`);
+    if (byKey.has(j.key)) throw new Error(`queue runner: two jobs share the cache key ${j.key} (${j.label}): they would do the same work`);
     byKey.set(j.key, j);
   }
   if (jobs.length === 0) return [];
@@ -82,7 +87,7 @@ export async function runOnQueue(jobs: readonly TrainJob[], events: JobEvents = 
   const connection = redisConnection(settings.url);
   const queue = new Queue(settings.name, { connection });
   const queueEvents = new QueueEvents(settings.name, { connection });
-  const results = new Map<string, TrainJobResult>();
+  const results = new Map<string, JobResult>();
   const failures = new Map<string, JobFailure>();
   const withdrawn = new Set<string>();
   // Per job: the attempt its last progress event came from, and the bar's total and offset. A worker that resumes a job
@@ -112,36 +117,43 @@ export async function runOnQueue(jobs: readonly TrainJob[], events: JobEvents = 
   queueEvents.on('error', () => undefined);
   queue.on('error', () => undefined);
 
-  const add = (job: TrainJob) => queue.add('train', job as unknown as object, {
+  const add = (job: Job) => queue.add(job.kind, job as unknown as object, {
     jobId: job.key,
     attempts: settings.attempts,
     backoff: { type: 'exponential', delay: 2000 },
-    // Kept a week for the workers' logs; the result itself is the checkpoint.
+    // Kept a week for the workers' logs; the result itself is on disk (checkpoint, evaluation cache).
     removeOnComplete: { age: WEEK_S },
     removeOnFail: { age: WEEK_S },
   });
-  const finish = (job: TrainJob, r: TrainJobResult) => {
+  const finish = (job: Job, r: JobResult) => {
     results.set(job.key, r);
     const s = seen.get(job.key);
     if (s && (lastDone.get(job.key) ?? 0) < s.total) events.onProgress?.(job, { done: s.total, total: s.total, info: 'done', worker: undefined });
     events.onFinish?.(job, r);
   };
-  const fail = (job: TrainJob, reason: string) => {
+  const fail = (job: Job, reason: string) => {
     failures.set(job.key, failure(job, reason));
     log(`${job.label}: failed on the queue: ${reason.split('\n')[0]}`);
   };
 
   // Reads one job's state and acts on it. `submitting`: the first look, before this run added anything.
-  const check = async (job: TrainJob, submitting: boolean): Promise<void> => {
+  const check = async (job: Job, submitting: boolean): Promise<void> => {
     if (results.has(job.key) || failures.has(job.key) || withdrawn.has(job.key)) return;
     const bj = await queue.getJob(job.key);
     const state = bj ? await bj.getState() : 'missing';
     if (state === 'completed' && bj) {
-      const rv = bj.returnvalue as TrainJobResult | null;
+      const rv = bj.returnvalue as JobResult | null;
       // Completed during this run: the worker's answer (also a run that ended at chance accuracy, whose last epoch the
-      // trainer does not save as finished). Completed before it, without a finished checkpoint now (a cleared cache): again.
+      // trainer does not save as finished). Completed before it, without a finished result on disk now (a cleared cache, an
+      // evaluation job): again (an evaluation worker then finds its attacks cached).
       // The checkpoint as this machine sees it: the shared folder may be mounted elsewhere on the worker.
-      if (!submitting || finishedCheckpoint(job.key)) return finish(job, { key: job.key, checkpoint: path.join(checkpointDir(), `${job.key}.ckpt`), trainSeconds: rv?.trainSeconds ?? 0 });
+      if (!submitting) {
+        return finish(job, job.kind === 'train'
+          ? { key: job.key, checkpoint: path.join(checkpointDir(), `${job.key}.ckpt`), trainSeconds: (rv as TrainJobResult | null)?.trainSeconds ?? 0 }
+          : (rv as EvalJobResult | null) ?? { key: job.key, results: 0, cachedResults: 0, seconds: 0 });
+      }
+      const onDisk = finishedOnDisk(job);
+      if (onDisk) return finish(job, onDisk);
       await bj.remove();
     } else if (state === 'failed' && bj) {
       // A failure left by an earlier run is not this run's answer: one fresh start. A failure of this run is final.
@@ -150,9 +162,10 @@ export async function runOnQueue(jobs: readonly TrainJob[], events: JobEvents = 
     } else if (state !== 'missing' && state !== 'unknown') {
       return; // waiting, active, delayed (a retry after backoff), prioritized: in hand
     } else if (!submitting) {
-      const file = finishedCheckpoint(job.key);
-      if (file) return finish(job, { key: job.key, checkpoint: file, trainSeconds: Number(readCheckpointHeader(file)?.meta.trainSeconds ?? 0) });
-      log(`${job.label}: the job vanished from the queue (Redis restarted without its append-only file?): submitted again; it resumes from its last epoch checkpoint`);
+      const onDisk = finishedOnDisk(job);
+      if (onDisk) return finish(job, onDisk);
+      log(`${job.label}: the job vanished from the queue (Redis restarted without its append-only file?): submitted again; ` +
+        (job.kind === 'train' ? 'it resumes from its last epoch checkpoint' : 'attacks it finished are cached'));
     }
     await add(job);
   };

@@ -11,7 +11,7 @@ import { progress, type Progress } from '../report/progress';
 import type { TrainJob } from './job';
 import type { Method } from '../experiment/methods';
 import { makeTrainJob } from './make-job';
-import { jobRunner, jobRunners, JobsFailedError } from './runner';
+import { jobRunner, JobsFailedError, requestedRunner } from './runner';
 import { defaultConcurrency } from './local-runner';
 import './index'; // registers every runner
 
@@ -33,15 +33,6 @@ export interface TrainElsewhereOptions {
   log: (s: string) => void;
 }
 
-/** The runner asked for (option, else GRADREG_RUNNER), or undefined for the automatic choice. */
-function requestedRunner(opt: string | undefined): string | undefined {
-  const name = opt ?? (process.env.GRADREG_RUNNER || undefined);
-  if (name !== undefined && name !== 'inline' && !jobRunners().includes(name)) {
-    throw new Error(`${opt !== undefined ? 'trainMethods: runner' : 'GRADREG_RUNNER'} "${name}" is not a job runner: use 'inline' or one of ${jobRunners().join(', ')}`);
-  }
-  return name;
-}
-
 function isCached(run: Run, data: DataSet): boolean {
   try {
     const key = trainKey(run.model, data, run.cfg, { terms: run.terms, modelKey: run.modelKey });
@@ -59,7 +50,7 @@ function isCached(run: Run, data: DataSet): boolean {
  */
 export async function trainElsewhere(runs: readonly Run[], opts: TrainElsewhereOptions): Promise<Set<SequentialModel>> {
   const done = new Set<SequentialModel>();
-  const asked = requestedRunner(opts.runner);
+  const asked = requestedRunner(opts.runner, 'trainMethods');
   if (asked === 'inline') return done;
   if (opts.cache === false) {
     if (asked) opts.log(`trainMethods: cache: false, so every run trains in this process (the ${asked} runner hands results back through the cache)`);

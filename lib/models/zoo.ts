@@ -141,5 +141,18 @@ export function createModel(spec: ModelSpec, opts: ModelOptions): SequentialMode
     default:
       throw new Error(`unknown architecture "${(spec as { arch: string }).arch}": use one of ${ARCHS.join(', ')}`); // validated above
   }
-  return new SequentialModel(describe(spec), opts.inputShape, k, layers, opts.norm);
+  const model = new SequentialModel(describe(spec), opts.inputShape, k, layers, opts.norm);
+  let copy: { spec: ModelSpec; options: ModelOptions } | undefined;
+  try { copy = structuredClone({ spec, options: opts }); } catch { copy = undefined; }
+  if (copy) built.set(model, copy);
+  return model;
+}
+
+// What each model was created from, beside the object (as loss-term recipes are): another process rebuilds the architecture
+// from it and then receives the weights (an evaluation job, lib/jobs/eval-job.ts).
+const built = new WeakMap<SequentialModel, { spec: ModelSpec; options: ModelOptions }>();
+
+/** The spec and options `model` was created with by createModel, or undefined for a model made otherwise. */
+export function modelOrigin(model: unknown): { spec: ModelSpec; options: ModelOptions } | undefined {
+  return model instanceof SequentialModel ? built.get(model) : undefined;
 }

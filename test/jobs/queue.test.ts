@@ -22,6 +22,9 @@ import { loadDataset } from '../../lib/data/index';
 import { crossEntropyTerm } from '../../lib/train/terms';
 import { doubleBackprop } from '../../lib/regularizers/input-gradient';
 import { trainMethods, type Method, type TrainedModel } from '../../lib/experiment/methods';
+import { fgsm } from '../../lib/attacks/index';
+import { strongEvaluations } from '../../lib/eval/strong-evaluations';
+import type { StrongReport } from '../../lib/eval/protocol';
 
 const skip = redisMissing();
 const queueData = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-queue-'));
@@ -115,6 +118,35 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
     });
     assert.ok(workers.every((w) => /started /.test(w.output())), 'both workers took jobs');
     for (const t of [...inline, ...queued]) t.model.dispose();
+  });
+
+  test("strongEvaluations with runner 'queue': evaluation jobs fill the cache, the reports are the inline ones", async () => {
+    const data = (await loadDataset('mnist')).take(128, { seed: 5, nTest: 32 });
+    const { seed: _seed, ...train } = tinyTrain(0);
+    const trained = await inData(inlineData, () => trainMethods([{ id: 'ce', label: 'CE', terms: () => [crossEntropyTerm()] }],
+      { data, model: SPEC, seeds: [3, 4], train, runner: 'inline', log: () => undefined }));
+    const items = trained.map((t, i) => ({ label: `CE ${i}`, model: t.model,
+      options: { threat: 'linf' as const, eps: [0.1], n: 16, budget: 'smoke' as const, paperAttacks: (e: number) => fgsm({ eps: e }) } }));
+    const inline = await inData(inlineData, () => strongEvaluations(items, data, { runner: 'inline' }));
+    const env0 = { ...process.env };
+    Object.assign(process.env, { GRADREG_REDIS_URL: redis.url, GRADREG_QUEUE: settings.name, GRADREG_QUEUE_LOCK_MS: '2000' });
+    const log: string[] = [];
+    let queued: StrongReport[];
+    const consoleLog = console.log;
+    console.log = (...a: unknown[]) => { log.push(a.join(' ')); };
+    try {
+      queued = await inData(queueData, () => strongEvaluations(items, data, { runner: 'queue', log: (l) => log.push(l) }));
+    } finally {
+      console.log = consoleLog;
+      for (const k of ['GRADREG_REDIS_URL', 'GRADREG_QUEUE', 'GRADREG_QUEUE_LOCK_MS']) if (env0[k] === undefined) delete process.env[k]; else process.env[k] = env0[k];
+    }
+    assert.match(log.join('\n'), /evaluating 2 models on the queue runner/);
+    queued.forEach((q, i) => {
+      assert.equal(q.cachedResults, q.results.length, 'every attack was run by a worker');
+      assert.deepEqual(q.results.map((r) => Array.from(r.correct)), inline[i].results.map((r) => Array.from(r.correct)));
+      assert.deepEqual(Array.from(q.byEps[0].worst.correct), Array.from(inline[i].byEps[0].worst.correct));
+    });
+    for (const t of trained) t.model.dispose();
   });
 
   test('the same jobs submitted twice at once run once each (the job id is the cache key); progress reaches the caller', async () => {
