@@ -10,6 +10,8 @@ export interface ExecuteOptions {
 }
 
 export function executeJob(job: Job, opts: ExecuteOptions = {}): Promise<JobResult> {
-  if (job && job.kind === 'eval') return runEvalJob(job, { onProgress: opts.onProgress });
-  return runTrainJob(job, opts);
+  switch (job.kind) {
+    case 'eval': return runEvalJob(job, { onProgress: opts.onProgress });
+    default: return runTrainJob(job, opts);
+  }
 }
