@@ -1,5 +1,5 @@
 // npm run bench [-- --reference] [--profile] [--workloads train,pgd10] [--batch 128] [--warmup 3] [--rounds 5] [--repeats 4]
-//                  [--threads 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]
+//                  [--threads 1,2] [--data-parallel 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]
 // Times the reference net's workloads on the active tfjs backend (GRADREG_BACKEND picks one) and, with --reference, the same
 // workloads in PyTorch CPU (bench/reference.py --serve under /usr/bin/python3, a child of this process), then prints the
 // throughput ratio tfjs/PyTorch.
@@ -7,22 +7,28 @@
 // every PyTorch thread count (ABAB...), so load on a shared machine hits both alike; medians, quartiles and per-round ratios
 // are reported. PyTorch gets its best thread count (searched over 1..cores by default). tfjs `--threads N`: the wasm backend
 // has no threads in Node, so N > 1 means N independent copies of the workload stepping at once in N worker threads (the
-// parallel-jobs path); its throughput counts all N. The JSON records CPU model and flags, versions, thread counts and load.
+// parallel-jobs path); its throughput counts all N. `--data-parallel N` times the library's training step (small CNN = the
+// reference net, library loss terms, Adam) with ONE batch split over N threads (lib/train/data-parallel.ts; train,
+// double-backprop and jacobian only): N = 2 vs N = 1 is the speedup of one run. The JSON records CPU model and flags,
+// versions, thread counts and load.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
+import { initBackend, type BackendName } from '../lib/backend';
 import { createWorkload, WORKLOADS, WORKLOAD_DESCRIPTIONS, type WorkloadName } from './workloads';
 import { machineInfo } from './machine';
 import { TorchReference, type TorchInfo } from './torch-reference';
 import { startJob, type Reply } from './job-worker';
 import { profileStep, type StepProfile } from './profile';
+import { libraryStep, libraryTerms } from './data-parallel';
 
 export interface Options {
   reference: boolean; workloads: WorkloadName[]; batch: number; warmup: number; rounds: number; repeats: number;
   threads: number[]; torchThreads: number[]; out: string; python: string; profile: boolean;
+  /** Thread counts for the library step with its batch split (empty: not timed). */
+  dataParallel: number[];
 }
 
 export interface Timing {
@@ -30,6 +36,8 @@ export interface Timing {
   workload: string;
   /** tfjs: 1 = one job on the main thread, N > 1 = N worker-thread jobs at once; torch: torch.set_num_threads. */
   threads: number;
+  /** tfjs `--data-parallel`: the library's step with one batch split over `threads` threads (1: the library step unsplit). */
+  split?: boolean;
   /** Examples processed at once per step: batch x jobs (jobs = threads for tfjs N > 1, else 1). */
   examplesPerStep: number;
   /** Over every timed step of every round (for jobs: the wall time of a block / repeats, one value per block). */
@@ -55,13 +63,13 @@ export interface Comparison {
 }
 
 const USAGE = 'usage: npm run bench -- [--reference] [--profile] [--workloads a,b] [--batch N] [--warmup N] [--rounds N] [--repeats N] ' +
-  '[--threads 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]';
+  '[--threads 1,2] [--data-parallel 1,2] [--torch-threads 1,2] [--out FILE] [--python PATH]';
 
 export function parseArgs(argv: string[], cores = os.cpus().length): Options {
   const all = Array.from({ length: Math.max(1, cores) }, (_, i) => i + 1);
   const o: Options = {
     reference: false, workloads: [...WORKLOADS], batch: 128, warmup: 3, rounds: 5, repeats: 4, threads: [1], torchThreads: all,
-    out: path.join(__dirname, 'results.json'), python: '/usr/bin/python3', profile: false,
+    out: path.join(__dirname, 'results.json'), python: '/usr/bin/python3', profile: false, dataParallel: [],
   };
   const int = (flag: string, v: string | undefined) => {
     const n = Number(v);
@@ -84,6 +92,7 @@ export function parseArgs(argv: string[], cores = os.cpus().length): Options {
     else if (a === '--rounds') o.rounds = int(a, next());
     else if (a === '--repeats') o.repeats = int(a, next());
     else if (a === '--threads') o.threads = list(a, next());
+    else if (a === '--data-parallel') o.dataParallel = list(a, next());
     else if (a === '--torch-threads') o.torchThreads = list(a, next());
     else if (a === '--out') o.out = path.resolve(next() ?? '');
     else if (a === '--python') o.python = next() ?? '';
@@ -103,7 +112,7 @@ const peakRssMiB = () => process.resourceUsage().maxRSS / 1024;
 
 /** One side at one thread setting, timed in blocks: `block(n)` runs n steps and returns step times (ms). */
 interface Runner {
-  side: 'tfjs' | 'torch'; threads: number; jobs: number;
+  side: 'tfjs' | 'torch'; threads: number; jobs: number; split?: boolean;
   block(repeats: number): Promise<number[]>;
   rssMiB(): Promise<number>;
   /** Tensor accounting, tfjs main thread only: start() after warm-up (Adam creates its slots on the first step). */
@@ -160,6 +169,25 @@ async function jobsRunner(name: WorkloadName, o: Options, n: number, backend: st
   };
 }
 
+/** The library step with the batch split over n threads (n = 1: unsplit, on the main thread). */
+async function splitRunner(name: WorkloadName, o: Options, n: number, backend: string): Promise<Runner> {
+  const s = await libraryStep(name, o.batch, n, backend as BackendName);
+  return {
+    side: 'tfjs', threads: n, jobs: 1, split: true,
+    async block(repeats) {
+      const ms: number[] = [];
+      for (let i = 0; i < repeats; i++) {
+        const t0 = performance.now();
+        await s.step();
+        ms.push(performance.now() - t0);
+      }
+      return ms;
+    },
+    rssMiB: async () => peakRssMiB(),
+    close: () => s.dispose(),
+  };
+}
+
 function torchRunner(ref: TorchReference, threads: number): Runner {
   return {
     side: 'torch', threads, jobs: 1,
@@ -173,7 +201,7 @@ function summarize(r: Runner, name: string, rounds: number[][], batch: number, r
   const ms = rounds.flat();
   const med = median(ms);
   const t: Timing = {
-    side: r.side, workload: name, threads: r.threads, examplesPerStep: batch * r.jobs,
+    side: r.side, workload: name, threads: r.threads, ...(r.split ? { split: true } : {}), examplesPerStep: batch * r.jobs,
     medianMs: med, q1Ms: quantile(ms, 0.25), q3Ms: quantile(ms, 0.75), minMs: Math.min(...ms), maxMs: Math.max(...ms), runs: ms.length,
     roundMedians: rounds.map(median), throughput: (batch * r.jobs * 1000) / med, peakRssMiB: rss,
   };
@@ -189,6 +217,7 @@ async function timeWorkload(name: WorkloadName, o: Options, backend: string, ref
   const runners: Runner[] = [];
   try {
     for (const n of o.threads) runners.push(n === 1 ? mainThreadRunner(name, o) : await jobsRunner(name, o, n, backend));
+    if (libraryTerms(name)) for (const n of o.dataParallel) runners.push(await splitRunner(name, o, n, backend));
     if (ref) {
       await ref.setup(name, o.batch);
       for (const t of o.torchThreads) runners.push(torchRunner(ref, t));
@@ -214,7 +243,7 @@ export function compare(timings: Timing[]): Comparison[] {
     const best = (side: 'tfjs' | 'torch') => timings.filter((t) => t.workload === name && t.side === side)
       .reduce<Timing | undefined>((b, t) => (!b || t.throughput > b.throughput ? t : b), undefined);
     const a = best('tfjs'), b = best('torch');
-    const one = timings.find((t) => t.workload === name && t.side === 'tfjs' && t.threads === 1);
+    const one = timings.find((t) => t.workload === name && t.side === 'tfjs' && t.threads === 1 && !t.split);
     if (!a || !b) continue;
     const rounds = a.roundMedians.map((m, i) => (a.examplesPerStep / m) / (b.examplesPerStep / b.roundMedians[i]));
     out.push({
@@ -231,7 +260,7 @@ function fmt(n: number | undefined, digits = 1) { return n === undefined || Numb
 
 function table(timings: Timing[], comparisons: Comparison[]): string {
   const head = ['workload', 'side', 'threads', 'median ms', 'q1-q3 ms', 'ex/s', 'peak RSS MiB', 'tensor growth'];
-  const rows = timings.map((t) => [t.workload, t.side, t.side === 'tfjs' && t.threads > 1 ? `${t.threads} jobs` : String(t.threads),
+  const rows = timings.map((t) => [t.workload, t.side, t.split ? `${t.threads} split` : t.side === 'tfjs' && t.threads > 1 ? `${t.threads} jobs` : String(t.threads),
     fmt(t.medianMs), `${fmt(t.q1Ms)}-${fmt(t.q3Ms)}`, fmt(t.throughput, 0), fmt(t.peakRssMiB, 0), t.tensorGrowth === undefined ? '' : String(t.tensorGrowth)]);
   const lines = [render(head, rows)];
   if (comparisons.length) {
@@ -298,10 +327,11 @@ async function main() {
     date: new Date().toISOString(), machine, loadAverage: { before: loadBefore, after: os.loadavg() },
     backend: backend.name,
     protocol: 'ABAB: after warm-up, each round times a block of `repeats` steps of every tfjs setting, then of every PyTorch thread count, in one process tree (PyTorch is a child process serving requests)',
-    options: { batch: o.batch, warmup: o.warmup, rounds: o.rounds, repeats: o.repeats, threads: o.threads, torchThreads: o.torchThreads },
+    options: { batch: o.batch, warmup: o.warmup, rounds: o.rounds, repeats: o.repeats, threads: o.threads, dataParallel: o.dataParallel, torchThreads: o.torchThreads },
     threads: {
       tfjs: { settings: o.threads, backendThreads: machine.backend.tfjsThreads,
-        meaning: '1: one job on the main thread (the wasm backend has no threads in Node); N > 1: N independent jobs at once in N worker threads, throughput counts all N' },
+        meaning: '1: one job on the main thread (the wasm backend has no threads in Node); N > 1: N independent jobs at once in N worker threads, throughput counts all N',
+        dataParallel: { settings: o.dataParallel, meaning: "split: the library's training step (small CNN, library terms, Adam) with one batch split over N threads (lib/train/data-parallel.ts); N = 1 unsplit" } },
       torch: { settings: ref ? o.torchThreads : [], default: torchInfo?.defaultThreads ?? null, interop: torchInfo?.interopThreads ?? null,
         best: Object.fromEntries(comparisons.map((c) => [c.workload, c.torch.threads])) },
     },

@@ -32,6 +32,13 @@ export interface LossContext {
   seed: number;
   /** What this term's `prepare` returned for this batch (e.g. adversarial inputs, made outside the gradient tape). */
   prepared?: tf.Tensor4D;
+  /**
+   * Set when the trainer splits the batch over threads (lib/train/data-parallel.ts): x holds rows [offset, offset + x.shape[0])
+   * of a batch of `total`. The trainer weights the value by x.shape[0] / total, exact for a mean over the batch; a term that
+   * draws per-example noise takes its rows of the whole batch's draw (lib/train/batch-shard.ts), one whose value scales
+   * otherwise with the batch size corrects for it.
+   */
+  shard?: { offset: number; total: number };
 }
 
 /**

@@ -23,6 +23,7 @@ import type { Regularizer } from './regularizer';
 import { untaped } from './detached';
 import { checkKeys, checkNumber, checkOneOf } from './validate';
 import { withRecipe } from '../train/term-recipe';
+import { fullBatchSize, shardRows } from '../train/batch-shard';
 
 export type FlowGradientForm = 'closed' | 'warp';
 export const FLOW_GRADIENT_FORMS: readonly FlowGradientForm[] = ['closed', 'warp'];
@@ -47,11 +48,14 @@ export function scaleFlowLambda(lambda: number, fromBatch: number, toBatch: numb
   return lambda * (toBatch / fromBatch) ** 2;
 }
 
-/** x warped by seeded N(0, sigma^2) grid-unit flow noise (zeros padding, as torch's grid_sample), clamped to [0,1]. Untaped. */
-export function flowRandomStart(x: tf.Tensor4D, sigma: number, seed: number): tf.Tensor4D {
+/**
+ * x warped by seeded N(0, sigma^2) grid-unit flow noise (zeros padding, as torch's grid_sample), clamped to [0,1]. Untaped.
+ * On a shard of a split batch (`shard`), the noise is the shard's rows of the whole batch's noise.
+ */
+export function flowRandomStart(x: tf.Tensor4D, sigma: number, seed: number, shard?: LossContext['shard']): tf.Tensor4D {
   return untaped(() => tf.tidy(() => {
     const [b, h, w] = x.shape;
-    const noise = tf.randomNormal([b, h, w, 2], 0, sigma, 'float32', seed) as tf.Tensor4D;
+    const noise = shardRows(shard, b, (rows) => tf.randomNormal([rows, h, w, 2], 0, sigma, 'float32', seed) as tf.Tensor4D);
     return tf.clipByValue(warp(x, noise, { padding: 'zeros' }), 0, 1) as tf.Tensor4D;
   }));
 }
@@ -100,9 +104,13 @@ export function flowGradient(config: FlowGradientConfig): Regularizer<Required<F
     value(model: Model, x: tf.Tensor4D, y: tf.Tensor1D, ctx: LossContext): tf.Scalar {
       return tf.tidy(() => {
         // NB: the official code also trains the CE term on the randomly started x; the trainer's CE term sees the clean x.
-        const xs = randomStartSigma > 0 ? flowRandomStart(x, randomStartSigma, deriveSeed(ctx.seed, SALT)) : x;
+        const xs = randomStartSigma > 0 ? flowRandomStart(x, randomStartSigma, deriveSeed(ctx.seed, SALT), ctx.shard) : x;
         const gw = flowGradientAtZero(model, xs, y, form, padding);
-        return tf.div(tf.sum(tf.square(gw)), x.shape[0]) as tf.Scalar;
+        // reg ~ 1/B^2 per example (L is the batch mean): on a shard of b rows of B, gw is B/b times the unsplit one, and the
+        // trainer weights the value by b/B, so (b/B)^2 here makes the shards sum to the unsplit value.
+        const b = x.shape[0], scale = (b / fullBatchSize(ctx, b)) ** 2;
+        const reg = tf.div(tf.sum(tf.square(gw)), b) as tf.Scalar;
+        return scale === 1 ? reg : tf.mul(reg, scale) as tf.Scalar;
       });
     },
   });

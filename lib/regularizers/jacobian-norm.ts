@@ -17,6 +17,7 @@ import { examplesInteract } from './batch-coupling';
 import { untaped } from './detached';
 import { checkKeys, checkNumber, checkWeight } from './validate';
 import { withRecipe } from '../train/term-recipe';
+import { shardRows } from '../train/batch-shard';
 
 const SALT = 0x4a4e; // 'JN': keeps this term's random stream apart from other terms seeded from the same ctx.seed
 
@@ -42,11 +43,12 @@ export function randomOrthonormalFrames(b: number, n: number, c: number, seed: n
 
 /**
  * The frames a Jacobian penalty uses on `model` now, [B, n, C]: one per example, or, when the examples interact (train-mode
- * batch norm), one frame shared by the whole batch (see the header). Untaped constants.
+ * batch norm), one frame shared by the whole batch (see the header). Untaped constants. On a shard of a split batch
+ * (ctx.shard) the per-example frames are the shard's rows of the whole batch's frames, so the split step equals the unsplit one.
  */
-export function projectionFrames(model: Model, b: number, n: number, seed: number): tf.Tensor3D {
+export function projectionFrames(model: Model, b: number, n: number, seed: number, shard?: LossContext['shard']): tf.Tensor3D {
   return untaped(() => {
-    if (!examplesInteract(model)) return randomOrthonormalFrames(b, n, model.numClasses, seed);
+    if (!examplesInteract(model)) return shardRows(shard, b, (rows) => randomOrthonormalFrames(rows, n, model.numClasses, seed));
     return tf.tidy(() => tf.tile(randomOrthonormalFrames(1, n, model.numClasses, seed), [b, 1, 1]) as tf.Tensor3D);
   });
 }
@@ -102,7 +104,7 @@ export function jacobianNorm(config: JacobianNormConfig = {}): Regularizer<Requi
         throw new Error(`${where}: projections must be <= the model's number of classes (${model.numClasses}), got ${projections}`);
       }
       return tf.tidy(() => {
-        const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed));
+        const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed), ctx.shard);
         return tf.mean(projectedJacobianNormSq(model, x, frames)) as tf.Scalar;
       });
     },

@@ -99,7 +99,7 @@ export function jsigr(config: JsigrConfig = {}): Regularizer<ResolvedSigr & Requ
         // Parts with zero weight are skipped: no cost, and exactly zero.
         let total: tf.Scalar = tf.scalar(0);
         if (jacobianWeight > 0) {
-          const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed));
+          const frames = projectionFrames(model, x.shape[0], projections, deriveSeed(ctx.seed, SALT, seed), ctx.shard);
           total = tf.add(total, tf.mul(jacobianWeight, tf.mean(projectedJacobianNormSq(model, x, frames))));
         }
         if (sigrWeight > 0) total = tf.add(total, tf.mul(sigrWeight, selectiveGradientPenalty(model, x, y, opts)));

@@ -9,6 +9,7 @@ import { flowPgd } from '../attacks/flow-pgd';
 import { checkPositiveInt, project } from '../attacks/base';
 import { crossEntropy, logSoftmax, softmax } from '../tf/safe-ops';
 import { withRecipe } from './term-recipe';
+import { shardRows } from './batch-shard';
 
 function need(name: string, v: tf.Tensor4D | undefined): tf.Tensor4D {
   if (!v) throw new Error(`${name}: no adversarial batch (this term must be trained by lib/train's trainer, which calls prepare())`);
@@ -65,7 +66,9 @@ export function trades(cfg: { beta: number; eps: number; steps: number; alpha?: 
   return withRecipe('trades', [cfg], {
     name: 'trades-kl', weight: cfg.beta, config: { eps: cfg.eps, steps: cfg.steps, alpha },
     prepare: (model, x, _y, ctx) => {
-      let xa = tf.tidy(() => project(tf.add(x, tf.randomNormal(x.shape, 0, 0.001, 'float32', ctx.seed)) as tf.Tensor4D, x, 'linf', cfg.eps));
+      // A shard of a split batch takes its rows of the whole batch's start (batch-shard.ts): same step as unsplit.
+      const noise = (n: number) => tf.randomNormal([n, ...x.shape.slice(1)], 0, 0.001, 'float32', ctx.seed);
+      let xa = tf.tidy(() => project(tf.add(x, shardRows(ctx.shard, x.shape[0], noise)) as tf.Tensor4D, x, 'linf', cfg.eps));
       const pClean = tf.tidy(() => softmax(model.logits(x)));
       for (let s = 0; s < cfg.steps; s++) {
         const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(pClean, tf.neg(logSoftmax(model.logits(xx as tf.Tensor4D))))))(xa);

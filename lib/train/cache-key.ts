@@ -16,12 +16,13 @@ export const TRAINER_VERSION = 2;
  * train/ (trainer, optimizers, terms, augmentation), models/ (architectures, initialization), regularizers/ (penalties),
  * tf/ (our kernels and second-order-safe ops every forward/backward runs through), attacks/ (adversarial-training terms
  * and penalties build on them; a user term may call any attack), data/ (readers, subsets, shuffling, normalization),
- * saliency/ (input-gradient maps a penalty of one's own may use), types.ts and backend.ts (kernel registration).
+ * saliency/ (input-gradient maps a penalty of one's own may use), types.ts and backend.ts (kernel registration),
+ * jobs/term-factories.ts (which factory a recipe names: job workers and data-parallel shard threads rebuild terms with it).
  * Left out on purpose, since they cannot change the weights: report/ (progress bars, figures), eval/ (runs after
  * training), experiment/ (parameters, method lists; configHash only formats the key), util/ (atomic writes, event loop).
  */
 export const TRAINING_SOURCES: readonly string[] = [
-  'train', 'models', 'regularizers', 'tf', 'attacks', 'data', 'saliency', 'types.ts', 'backend.ts',
+  'train', 'models', 'regularizers', 'tf', 'attacks', 'data', 'saliency', 'types.ts', 'backend.ts', 'jobs/term-factories.ts',
 ];
 
 /** lib/ as seen from this file (in a tslab kernel this is notebooks/lib, a symlink to lib/: reads go through it). */

@@ -9,3 +9,5 @@ export * from './checks';
 export { termRecipe, withRecipe, type TermRecipe } from './term-recipe';
 export { LIB_ROOT, TRAINING_SOURCES, UncacheableError, libDigest, sourceDigest, termIdentity } from './cache-key';
 export { DivergenceError, FROZEN_LIMIT, LOSS_GROWTH_LIMIT, LOSS_LIMIT, LOSS_LIMIT_STEPS, epochDivergence } from './divergence';
+export { defaultThreads, MIN_SHARD_ROWS, openShardPool, ShardPool, shardPlan, splitRows, type ShardPlan } from './data-parallel';
+export { termGradients, type TermGradients } from './term-gradients';

@@ -15,6 +15,9 @@ import { ensureWritableDir } from '../util/writable';
 import { DivergenceError, epochDivergence, largestTerm, LOSS_LIMIT, LOSS_LIMIT_STEPS, NonFiniteLossError, stepDivergence } from './divergence';
 import { trainingChecks, type TrainingCheck } from './checks';
 import { eventLoopTurner } from '../util/event-loop';
+import { termGradients, type TermGradients } from './term-gradients';
+import { defaultThreads, openShardPool, shardPlan, type ShardPool } from './data-parallel';
+import { backendReport } from '../backend';
 
 export { TRAINER_VERSION, trainKey, weightsDigest } from './cache-key';
 export { NonFiniteLossError } from './divergence';
@@ -62,6 +65,12 @@ export interface TrainOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Called after every step, also when quiet (a worker process reports to the notebook's bar with it). */
   onProgress?: (done: number, total: number, info: string) => void;
+  /**
+   * Threads each step's batch is split over (lib/train/data-parallel.ts; default GRADREG_THREADS, else the number of cores).
+   * Not part of the cache key: any count gives the same weights up to float32 round-off. Runs that cannot be split exactly
+   * (batch norm, PGD AT, a term written in the notebook) use one thread.
+   */
+  threads?: number;
 }
 
 export interface TrainResult {
@@ -77,6 +86,8 @@ export interface TrainResult {
   checks: TrainingCheck[];
   /** The failed checks' sentences and cache warnings, also printed (unless quiet). Empty when all is well. */
   warnings: string[];
+  /** Threads the steps were split over (1 on a cache hit); see TrainOptions.threads. */
+  threads: number;
 }
 
 function validate(cfg: TrainConfig, data: DataSet, terms: LossTerm[]): void {
@@ -191,7 +202,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
           warnings.push(`${model.name}: ${c.detail}`);
           if (!opts.quiet) warnAlways(warnings[warnings.length - 1]);
         }
-        return { history, fromCache: true, trainSeconds: priorSeconds, checkpoint: file, key, checks, warnings };
+        return { history, fromCache: true, trainSeconds: priorSeconds, checkpoint: file, key, checks, warnings, threads: 1 };
       }
       say(`${model.name}: resuming from epoch ${startEpoch} of ${cfg.epochs}`);
     } catch (e) {
@@ -215,7 +226,12 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
   let before: tf.Tensor[] = [];
   // Where the last good checkpoint is, for messages when training stops.
   const kept = (epoch: number) => (useCache && epoch > 0 ? { keptCheckpoint: file, keptEpoch: epoch } : {});
+  const asked = opts.threads ?? defaultThreads();
+  const plan = shardPlan(model, opts.terms, backendReport().name, asked, cfg.batchSize);
+  if (plan.reason && (opts.threads !== undefined || process.env.GRADREG_THREADS)) say(`${model.name}: ${plan.threads} of ${asked} threads: ${plan.reason}`);
+  let pool: ShardPool | undefined;
   try {
+    if (plan.threads > 1) pool = await openShardPool(plan.threads, backendReport().name, model, opts.terms);
     const turnEventLoop = eventLoopTurner();
     for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
       const te = Date.now();
@@ -232,7 +248,7 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
         const ctx: LossContext = { epoch, step: epoch * stepsPerEpoch + steps, seed: deriveSeed(cfg.seed, epoch, steps) };
         let res: ReturnType<typeof step>;
         try {
-          res = step(model, x, batch.y, opts.terms, ctx, opt, lr);
+          res = pool ? applyGradients(model, await pool.gradients(x, batch.y, ctx), opt, lr) : step(model, x, batch.y, opts.terms, ctx, opt, lr);
         } finally {
           if (x !== batch.x) x.dispose();
           tf.dispose([batch.x, batch.y]);
@@ -317,12 +333,13 @@ export async function train(model: Model, data: DataSet, cfg: TrainConfig, opts:
     bar?.done();
     opt.dispose();
     model.mode = 'eval';
+    await pool?.close();
   }
   for (const w of endWarnings) {
     warnings.push(w);
     if (!opts.quiet) warnAlways(w);
   }
-  return { history, fromCache: false, trainSeconds: priorSeconds + (Date.now() - t0) / 1000, checkpoint: file, key, checks, warnings };
+  return { history, fromCache: false, trainSeconds: priorSeconds + (Date.now() - t0) / 1000, checkpoint: file, key, checks, warnings, threads: plan.threads };
 }
 
 /**
@@ -362,42 +379,25 @@ export function trainStep(
 function step(
   model: Model, x: tf.Tensor4D, y: tf.Tensor1D, terms: LossTerm[], ctx: LossContext, opt: ReturnType<typeof createOptimizer>, lr: number,
 ): { values: number[]; gradsFinite: boolean } {
-  const prepared: (tf.Tensor4D | undefined)[] = [];
-  const kept: tf.Scalar[] = [];
-  let grads: tf.NamedTensorMap = {};
+  return applyGradients(model, termGradients(model, x, y, terms, ctx), opt, lr);
+}
+
+/** Applies a step's gradients unless a term value or a gradient entry is not finite; disposes `g`. */
+function applyGradients(model: Model, g: TermGradients, opt: ReturnType<typeof createOptimizer>, lr: number): { values: number[]; gradsFinite: boolean } {
+  const { values: kept, grads } = g;
   try {
-    for (const t of terms) {
-      if (!t.prepare) { prepared.push(undefined); continue; }
-      const prev = model.mode;
-      model.mode = 'eval';
-      try { prepared.push(t.prepare(model, x, y, ctx)); } finally { model.mode = prev; }
-    }
-    model.mode = 'train';
-    const res = tf.variableGrads(() => {
-      let total = tf.scalar(0);
-      terms.forEach((t, i) => {
-        const v = t.value(model, x, y, { ...ctx, prepared: prepared[i] });
-        kept.push(tf.keep(v.clone()));
-        total = tf.add(total, tf.mul(v, t.weight));
-      });
-      return total;
-    }, model.variables);
-    res.value.dispose();
-    grads = res.grads;
-    const missing = model.variables.filter((v) => !grads[v.name]).map((v) => v.name);
-    if (missing.length) throw new Error(`train step: no gradient reaches ${missing.length} of ${model.name}'s weights (${missing.slice(0, 3).join(', ')}); every weight must take part in the loss`);
     // One read-back per step: the term values and whether every gradient entry is finite (a NaN gradient must not reach the weights).
     const flags = tf.tidy(() => tf.concat([tf.stack(kept), tf.cast(tf.all(tf.stack(Object.values(grads).map((g) => tf.all(tf.isFinite(g))))), 'float32').reshape([1])]));
     const read = Array.from(flags.dataSync());
     flags.dispose();
-    const values = read.slice(0, terms.length);
-    const gradsFinite = read[terms.length] === 1;
+    const values = read.slice(0, kept.length);
+    const gradsFinite = read[kept.length] === 1;
     if (values.every(Number.isFinite) && gradsFinite) {
       opt.apply(model.variables, grads, lr);
       model.commitStats?.();
     }
     return { values, gradsFinite };
   } finally {
-    tf.dispose([...kept, ...prepared.filter((p): p is tf.Tensor4D => p !== undefined), ...Object.values(grads)]);
+    tf.dispose([...kept, ...Object.values(grads)]);
   }
 }
