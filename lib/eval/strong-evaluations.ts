@@ -28,9 +28,19 @@ export async function strongEvaluations(items: readonly StrongEvaluationItem[], 
     if (!it || typeof it !== 'object' || !it.model || !it.options) throw new Error(`strongEvaluations: item ${i} must be { model, options, label? }`);
   });
   const labelOf = (it: StrongEvaluationItem) => it.label ?? it.model.name;
-  await evaluateElsewhere(items.map((it) => ({ label: `${labelOf(it)} ${it.options.threat}`, model: it.model, data, options: it.options })),
-    { runner: opts.runner, log: opts.log ?? ((s) => console.log(s)) });
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const shipped = await evaluateElsewhere(items.map((it) => ({ label: `${labelOf(it)} ${it.options.threat}`, model: it.model, data, options: it.options })),
+    { runner: opts.runner, log });
   const out: StrongReport[] = [];
-  for (const it of items) out.push(await strongEvaluationAsync(it.model, data, it.options));
+  for (const [i, it] of items.entries()) {
+    const r = await strongEvaluationAsync(it.model, data, it.options);
+    // A worker's results that this process does not find were keyed differently (another checkout or data folder): the
+    // numbers are still right (computed here again), the parallel work was wasted. Say so rather than hide it.
+    if (shipped.has(i) && r.cachedResults < r.results.length) {
+      log(`⚠ ${labelOf(it)} ${it.options.threat}: ${r.results.length - r.cachedResults} of ${r.results.length} attack results the job computed were not found ` +
+        'in this process\'s evaluation cache and ran again here (the worker keyed them differently: same commit and GRADREG_DATA needed)');
+    }
+    out.push(r);
+  }
   return out;
 }

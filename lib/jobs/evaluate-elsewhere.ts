@@ -13,32 +13,34 @@ export interface EvaluateElsewhereOptions {
 }
 
 /**
- * Runs the items' evaluations as jobs on the chosen runner and returns how many ran there. Nothing happens for runner 'inline',
+ * Runs the items' evaluations as jobs on the chosen runner and returns the indices of the items that ran there. Nothing happens for runner 'inline',
  * one worker, or (automatic choice) fewer than two jobs. Throws JobsFailedError naming each failed evaluation.
  */
-export async function evaluateElsewhere(items: readonly EvalJobSource[], opts: EvaluateElsewhereOptions): Promise<number> {
+export async function evaluateElsewhere(items: readonly EvalJobSource[], opts: EvaluateElsewhereOptions): Promise<Set<number>> {
   const asked = requestedRunner(opts.runner, 'strongEvaluations');
-  if (asked === 'inline') return 0;
+  const none = new Set<number>();
+  if (asked === 'inline') return none;
   const name = asked ?? 'local';
   const concurrency = name === 'local' ? defaultConcurrency() : undefined;
-  if (concurrency === 1) return 0; // GRADREG_JOBS=1 or one core: evaluate here, one model after another
+  if (concurrency === 1) return none; // GRADREG_JOBS=1 or one core: evaluate here, one model after another
   const jobs: EvalJob[] = [];
+  const shipped = new Set<number>();
   const said = new Set<string>();
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
     const r = await makeEvalJob(item);
-    if ('job' in r) jobs.push(r.job);
+    if ('job' in r) { jobs.push(r.job); shipped.add(i); }
     else if (!said.has(r.reason)) {
       said.add(r.reason);
       opts.log(`${item.label}: evaluated in this process, not on the ${name} runner: ${r.reason}`);
     }
   }
   // Automatic choice: one job gains nothing from a worker process (it would only pay the start-up).
-  if (asked === undefined && jobs.length < 2) return 0;
+  if (asked === undefined && jobs.length < 2) return none;
   const unique = [...new Map(jobs.map((j) => [j.key, j])).values()];
-  if (unique.length === 0) return 0;
+  if (unique.length === 0) return none;
   const runner = jobRunner(name, { concurrency });
   const workers = runner.concurrency && Math.min(runner.concurrency, unique.length);
-  opts.log(`evaluating ${unique.length} model${unique.length > 1 ? 's' : ''} on the ${name} runner` +
+  opts.log(`evaluating: ${unique.length} job${unique.length > 1 ? 's' : ''} (model x threat) on the ${name} runner` +
     `${workers ? ` (${workers} worker process${workers > 1 ? 'es' : ''}; GRADREG_JOBS sets how many)` : ''}; GRADREG_RUNNER=inline evaluates here instead`);
   const bars = new Map<string, { bar: Progress; done: number }>();
   try {
@@ -58,5 +60,5 @@ export async function evaluateElsewhere(items: readonly EvalJobSource[], opts: E
   } finally {
     for (const b of bars.values()) b.bar.done();
   }
-  return unique.length;
+  return shipped;
 }

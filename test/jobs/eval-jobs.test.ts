@@ -68,9 +68,10 @@ test('strongEvaluations: 2 models on the local runner (2 processes) give the inl
   process.env.GRADREG_DATA = tmp('local');
   const log: string[] = [];
   const local = await withJobs(2, () => strongEvaluations(items, data, { runner: 'local', log: (s) => log.push(s) }));
-  assert.match(log[0] ?? '', /^evaluating 2 models on the local runner \(2 worker processes/, log.join('\n'));
+  assert.match(log[0] ?? '', /^evaluating: 2 jobs \(model x threat\) on the local runner \(2 worker processes/, log.join('\n'));
   for (let i = 0; i < items.length; i++) {
     assert.equal(local[i].cachedResults, local[i].results.length, `${items[i].label}: the notebook's pass found every attack the worker ran`);
+    assert.equal(log.length, 1, 'no warning about results not found');
     assert.equal(inline[i].cachedResults, 0);
     assert.deepEqual(numbers(local[i]), numbers(inline[i]), `${items[i].label}: reports differ`);
   }

@@ -140,7 +140,7 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
       console.log = consoleLog;
       for (const k of ['GRADREG_REDIS_URL', 'GRADREG_QUEUE', 'GRADREG_QUEUE_LOCK_MS']) if (env0[k] === undefined) delete process.env[k]; else process.env[k] = env0[k];
     }
-    assert.match(log.join('\n'), /evaluating 2 models on the queue runner/);
+    assert.match(log.join('\n'), /evaluating: 2 jobs \(model x threat\) on the queue runner/);
     queued.forEach((q, i) => {
       assert.equal(q.cachedResults, q.results.length, 'every attack was run by a worker');
       assert.deepEqual(q.results.map((r) => Array.from(r.correct)), inline[i].results.map((r) => Array.from(r.correct)));
