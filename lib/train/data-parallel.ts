@@ -218,32 +218,39 @@ export class ShardPool {
       };
       return this.workers[i].request(req, [req.weights.buffer as ArrayBuffer, req.x.buffer as ArrayBuffer, req.y.buffer as ArrayBuffer]);
     });
-    let mine: TermGradients | undefined;
+    let computed: TermGradients | undefined;
     try {
       const x0 = tf.slice(x, 0, rows[0]), y0 = tf.slice(y, 0, rows[0]);
-      try { mine = termGradients(model, x0, y0, this.terms, { ...ctx, shard: { offset: 0, total } }); } finally { tf.dispose([x0, y0]); }
+      try { computed = termGradients(model, x0, y0, this.terms, { ...ctx, shard: { offset: 0, total } }); } finally { tf.dispose([x0, y0]); }
     } catch (e) {
       await Promise.allSettled(replies); // no reply may arrive for a step that is over
       throw e;
     }
+    const mine = computed;
     const settled = await Promise.allSettled(replies);
     const bad = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (bad) { tf.dispose([...mine.values, ...Object.values(mine.grads)]); throw bad.reason; }
     const others = settled.map((s) => (s as PromiseFulfilledResult<ShardReply>).value as Extract<ShardReply, { op: 'grads' }>);
     const share = rows.map((r) => r / total);
-    const values = mine.values.map((v, t) => {
-      const s = tf.tidy(() => tf.scalar(share[0] * v.dataSync()[0] + others.reduce((a, o, i) => a + share[i + 1] * o.values[t], 0)));
-      v.dispose();
-      return s;
-    });
+    // Summed here in JavaScript (double, rounded once to float32): half the time of tensor ops for a small model's weights.
+    const stacked = tf.stack(mine.values);
+    const mineValues = Array.from(stacked.dataSync());
+    stacked.dispose();
+    const values = mineValues.map((v, t) => tf.scalar(share[0] * v + others.reduce((a, o, i) => a + share[i + 1] * o.values[t], 0)));
     const grads: tf.NamedTensorMap = {};
     let at = 0;
     for (const v of model.variables) {
-      const g0 = mine.grads[v.name];
-      grads[v.name] = tf.tidy(() => tf.addN([tf.mul(g0, share[0]), ...others.map((o, i) => tf.mul(tf.tensor(o.grads.subarray(at, at + v.size), v.shape), share[i + 1]))]));
-      g0.dispose();
+      const g0 = mine.grads[v.name].dataSync() as Float32Array;
+      const sum = new Float32Array(v.size);
+      for (let k = 0; k < v.size; k++) {
+        let acc = share[0] * g0[k];
+        for (let i = 0; i < others.length; i++) acc += share[i + 1] * others[i].grads[at + k];
+        sum[k] = acc;
+      }
+      grads[v.name] = tf.tensor(sum, v.shape);
       at += v.size;
     }
+    tf.dispose([...mine.values, ...Object.values(mine.grads)]);
     return { values, grads };
   }
 
