@@ -172,6 +172,7 @@ async function jobsRunner(name: WorkloadName, o: Options, n: number, backend: st
 /** The library step with the batch split over n threads (n = 1: unsplit, on the main thread). */
 async function splitRunner(name: WorkloadName, o: Options, n: number, backend: string): Promise<Runner> {
   const s = await libraryStep(name, o.batch, n, backend as BackendName);
+  let before = 0, peakBytes = 0;
   return {
     side: 'tfjs', threads: n, jobs: 1, split: true,
     async block(repeats) {
@@ -180,10 +181,13 @@ async function splitRunner(name: WorkloadName, o: Options, n: number, backend: s
         const t0 = performance.now();
         await s.step();
         ms.push(performance.now() - t0);
+        peakBytes = Math.max(peakBytes, tf.memory().numBytes);
       }
       return ms;
     },
     rssMiB: async () => peakRssMiB(),
+    // This thread's tensors only (each worker thread has its own backend).
+    tensors: { start: () => { before = tf.memory().numTensors; peakBytes = 0; }, growth: () => tf.memory().numTensors - before, peakMiB: () => peakBytes / 2 ** 20 },
     close: () => s.dispose(),
   };
 }
@@ -327,11 +331,12 @@ async function main() {
     date: new Date().toISOString(), machine, loadAverage: { before: loadBefore, after: os.loadavg() },
     backend: backend.name,
     protocol: 'ABAB: after warm-up, each round times a block of `repeats` steps of every tfjs setting, then of every PyTorch thread count, in one process tree (PyTorch is a child process serving requests)',
-    options: { batch: o.batch, warmup: o.warmup, rounds: o.rounds, repeats: o.repeats, threads: o.threads, dataParallel: o.dataParallel, torchThreads: o.torchThreads },
+    options: { batch: o.batch, warmup: o.warmup, rounds: o.rounds, repeats: o.repeats, threads: o.threads, torchThreads: o.torchThreads,
+      ...(o.dataParallel.length ? { dataParallel: o.dataParallel } : {}) },
     threads: {
       tfjs: { settings: o.threads, backendThreads: machine.backend.tfjsThreads,
         meaning: '1: one job on the main thread (the wasm backend has no threads in Node); N > 1: N independent jobs at once in N worker threads, throughput counts all N',
-        dataParallel: { settings: o.dataParallel, meaning: "split: the library's training step (small CNN, library terms, Adam) with one batch split over N threads (lib/train/data-parallel.ts); N = 1 unsplit" } },
+        ...(o.dataParallel.length ? { dataParallel: { settings: o.dataParallel, meaning: "split: the library's training step (small CNN, library terms, Adam) with one batch split over N threads (lib/train/data-parallel.ts); N = 1 unsplit" } } : {}) },
       torch: { settings: ref ? o.torchThreads : [], default: torchInfo?.defaultThreads ?? null, interop: torchInfo?.interopThreads ?? null,
         best: Object.fromEntries(comparisons.map((c) => [c.workload, c.torch.threads])) },
     },
