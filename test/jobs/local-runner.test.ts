@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +17,7 @@ import { trainMethods, type Method } from '../../lib/experiment';
 import { JobsFailedError, LocalRunner, makeTrainJob, type TrainJob } from '../../lib/jobs';
 import { createModel } from '../../lib/models';
 import { useBackend } from '../helpers';
+import { fingerprint } from './checkpoint-fingerprint';
 
 const tmp = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `gradreg-jobs-${tag}-`));
 const spec: ModelSpec = { arch: 'mlp', hidden: [16], activation: 'relu' };
@@ -26,16 +26,6 @@ const methods: Method[] = [
   { id: 'standard', label: 'Standard', terms: () => [crossEntropyTerm()] },
   { id: 'db', label: 'Double backprop', terms: () => [crossEntropyTerm(), doubleBackprop({ weight: 0.5 })] },
 ];
-
-/** A checkpoint without what legitimately differs between two runs of the same training (wall times). */
-function fingerprint(file: string): unknown {
-  const ck = loadCheckpoint(file);
-  const { sha256: _sha, meta, history, ...header } = ck.header;
-  const { trainSeconds: _t, ...restMeta } = meta;
-  const payload = crypto.createHash('sha256');
-  for (const g of ['variables', 'state', 'optimizer'] as const) for (const a of ck.groups[g]) payload.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return { header, meta: restMeta, history: (history as { seconds: number }[]).map(({ seconds: _s, ...r }) => r), payload: payload.digest('hex') };
-}
 
 /** Runs fn with GRADREG_JOBS=n (the pool's size whatever this machine's core count). */
 async function withJobs<T>(n: number, fn: () => Promise<T>): Promise<T> {

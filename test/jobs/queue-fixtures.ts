@@ -1,12 +1,9 @@
-// The small training jobs of the queue tests, and what "identical checkpoint" means: the same bytes in the payload (weights,
-// batch-norm state, optimizer state) and the same header except the wall-clock fields (meta.trainSeconds and each epoch's
-// seconds), which no two runs share.
-import * as crypto from 'node:crypto';
+// The small training jobs of the queue tests (what "identical checkpoint" means: ./checkpoint-fingerprint.ts).
+export { fingerprint } from './checkpoint-fingerprint';
 import { loadDataset } from '../../lib/data/index';
 import { createModel, type ModelSpec } from '../../lib/models/index';
 import { crossEntropyTerm } from '../../lib/train/terms';
 import { doubleBackprop } from '../../lib/regularizers/input-gradient';
-import { loadCheckpoint } from '../../lib/train/checkpoint';
 import { train, type TrainConfig } from '../../lib/train/trainer';
 import type { LossTerm } from '../../lib/types';
 import { makeTrainJob } from '../../lib/jobs/make-job';
@@ -59,14 +56,3 @@ export async function trainInline(c: Case): Promise<string> {
   }
 }
 
-/** A checkpoint without its wall-clock fields: equal fingerprints = the same trained model, optimizer state and history. */
-export function fingerprint(file: string): { header: string; payloadSha256: string } {
-  const ck = loadCheckpoint(file);
-  const h = JSON.parse(JSON.stringify(ck.header)) as typeof ck.header;
-  delete (h.meta as Record<string, unknown>).trainSeconds;
-  for (const e of h.history as Record<string, unknown>[]) delete e.seconds;
-  const { sha256: _digest, ...rest } = h;
-  const payload = crypto.createHash('sha256');
-  for (const g of ['variables', 'state', 'optimizer'] as const) for (const a of ck.groups[g]) payload.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  return { header: JSON.stringify(rest), payloadSha256: payload.digest('hex') };
-}
