@@ -42,9 +42,10 @@ export const SHARD_REFUSED: Readonly<Record<string, string>> = {
 
 /**
  * Fewest rows a shard gets: smaller batches use fewer threads. A split step has a fixed cost (weights and rows sent, gradients
- * sent back and summed, threads woken): measured 10-15 ms for the small CNN (171k weights) on a contended 2-core EPYC, about
- * the time of a 32-row training step there, so a shard should be well above that; 64 splits the quick profiles' batch of 128
- * in two and leaves the smoke profiles' 64 whole.
+ * sent back and summed, threads woken: 5-15 ms for the small CNN's 171k weights on a 2-core EPYC), and a half batch costs ~0.7
+ * of a whole one there. Measured on idle cores (README, Performance), 2 threads vs 1: 32-row shards 0.98-1.14x, 64-row shards
+ * 1.08-1.32x, 128-row shards 1.21-1.62x (train / double backprop / Jacobian). 64 splits the quick profiles' batch of 128 in
+ * two and leaves the smoke profiles' 64 whole.
  */
 export const MIN_SHARD_ROWS = 64;
 
