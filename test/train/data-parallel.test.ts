@@ -16,7 +16,7 @@ import {
 import { TERM_FACTORIES } from '../../lib/jobs/term-factories';
 import { termRecipe } from '../../lib/train/term-recipe';
 import { termGradients } from '../../lib/train/term-gradients';
-import { liveShardWorkers, SHARD_EXACT, SHARD_REFUSED, ShardPool, shardPlan, splitRows } from '../../lib/train/data-parallel';
+import { defaultThreads, liveShardWorkers, SHARD_EXACT, SHARD_REFUSED, ShardPool, shardPlan, splitRows } from '../../lib/train/data-parallel';
 import { useBackend } from '../helpers';
 
 process.env.GRADREG_DATA = fs.mkdtempSync(path.join(os.tmpdir(), 'gradreg-dp-'));
@@ -65,6 +65,20 @@ test('splitRows: shares as equal as possible, none below the minimum, one shard 
   assert.deepEqual(splitRows(63, 2, 32), [63]);
   assert.deepEqual(splitRows(127, 2), [127]);
   assert.deepEqual(splitRows(5, 8, 1), [1, 1, 1, 1, 1]);
+});
+
+test('GRADREG_THREADS: a positive integer, else a clear error; default the number of cores', () => {
+  const saved = process.env.GRADREG_THREADS;
+  try {
+    process.env.GRADREG_THREADS = '3';
+    assert.equal(defaultThreads(), 3);
+    process.env.GRADREG_THREADS = 'two';
+    assert.throws(() => defaultThreads(), /GRADREG_THREADS must be a positive integer \(threads per training run\), got "two"/);
+    delete process.env.GRADREG_THREADS;
+    assert.equal(defaultThreads(), os.availableParallelism());
+  } finally {
+    if (saved === undefined) delete process.env.GRADREG_THREADS; else process.env.GRADREG_THREADS = saved;
+  }
 });
 
 test('every term factory is either checked to split exactly here or refused with a reason', () => {
