@@ -26,7 +26,7 @@ test('notebook 05: methods, cost, strong protocol per model, claims G1-G4 comput
   for (const id of ['standard', 'fgsm-at', 'pgd-at', 'gsct-no-pseudo', 'adv-gsct']) assert.match(all, new RegExp(`id: "${id}"`), `method ${id}`);
   assert.match(all, /gsct\(0\)/, 'the ablation has lambdaPseudo = 0');
   assert.match(all, /gr\.secondsPerEpoch\(/, 'cost from the training history');
-  assert.match(all, /strongEvaluationAsync\(t\.model/, 'strong protocol on every trained model');
+  assert.match(all, /strongEvaluations\(trained\.map\(\(t\) => \(\{[^;]*model: t\.model/, 'strong protocol on every trained model');
   assert.match(all, /sanity-checks/, 'per-model sanity table');
   for (const id of ['G1', 'G2', 'G3', 'G4']) assert.match(all, new RegExp(`"${id}"`), `claim ${id}`);
   assert.match(all, /publishClaims\(claims, NB\)/);

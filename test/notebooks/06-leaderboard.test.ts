@@ -37,7 +37,7 @@ test('notebook 06: lambdas chosen on validation only; threats, transfer, outputs
   assert.doesNotMatch(all.split('selectLambdas')[0].split('const families')[1] ?? '', /"test"/, 'no test data before the selection');
   assert.match(all, /"lambda-selection"/);
   for (const t of ['linf', 'l2', 'flow']) assert.match(all, new RegExp(`threat: "${t}" as const`), `threat ${t}`);
-  assert.match(all, /strongEvaluationAsync\(m\.t\.model, data, \{ \.\.\.th, n: P\.evalN/);
+  assert.match(all, /strongEvaluations\(models\.flatMap\(\(m\) => threats\.map\(\(th\) => \(\{[^;]*model: m\.t\.model,\s*options: \{ \.\.\.th, n: P\.evalN/);
   assert.match(all, /gr\.mifgsm\(/);
   assert.match(all, /gr\.transferMatrix\(surrogates/);
   for (const name of ['leaderboard', 'comparisons', 'sanity-checks', 'robustness-vs-cost', 'training-checks']) assert.match(all, new RegExp(`"${name}"`), `output ${name}`);
