@@ -233,7 +233,8 @@ describe('job queue: BullMQ on a local redis-server, two worker processes', { sk
   });
 
   test('Redis killed and restarted EMPTY mid-run: the finished result stays, the lost job is resubmitted and resumes', async () => {
-    const cases: Case[] = [{ method: 'ce', seed: 11, train: tinyTrain(11, { epochs: 2 }) }, { method: 'ce', seed: 12, train: tinyTrain(12, { epochs: 40 }) }];
+    const cases: Case[] = [{ method: 'ce', seed: 11, train: tinyTrain(11, { epochs: 2 }) }, { method: 'ce', seed: 12, train: tinyTrain(12, { epochs: 150 }) }];
+    // The second job must outlast Redis's restart: one that finishes while Redis is down is found on disk, not resubmitted.
     const jobs = await inData(queueData, () => Promise.all(cases.map(jobFor)));
     const lines: string[] = [];
     const run = inData(queueData, () => runOnQueue(jobs, {}, { settings, signal, log: (s) => lines.push(s) }));
