@@ -6,31 +6,14 @@
 import type { BackendName } from '../backend';
 import type { ModelSpec, ModelOptions } from '../models/zoo';
 import type { AttackRecipe } from '../attacks/recipe';
-import type { StrongThreat, StrongBudget } from '../eval/protocol';
-import type { ProfileName } from '../experiment/profiles';
-import type { WarpPadding } from '../tf/warp';
+import type { StrongEvaluationOptions } from '../eval/protocol';
 import type { JobData } from './job';
 
 /** Bump when the shape of EvalJob changes (a worker refuses jobs of another version). */
 export const EVAL_JOB_VERSION = 1;
 
-/** strongEvaluation's options as data: the paper attacks as recipes, no callbacks. */
-export interface EvalJobOptions {
-  threat: StrongThreat;
-  eps: number[];
-  headlineEps?: number;
-  n?: number;
-  seed?: number;
-  batchSize?: number;
-  budget?: ProfileName | (Partial<StrongBudget> & { preset?: ProfileName });
-  paperAttacks?: AttackRecipe[];
-  paperInWorstCase?: boolean;
-  largeEps?: number[] | false;
-  convergence?: boolean;
-  cacheDir?: string;
-  sanity?: Record<string, unknown>;
-  padding?: WarpPadding;
-}
+/** strongEvaluation's options as data: the paper attacks as recipes, no callbacks (the rest is already plain data). */
+export type EvalJobOptions = Omit<StrongEvaluationOptions, 'paperAttacks' | 'quiet' | 'onProgress' | 'cache'> & { paperAttacks?: AttackRecipe[] };
 
 export interface EvalJob {
   readonly kind: 'eval';

@@ -52,7 +52,7 @@ export async function makeEvalJob(src: EvalJobSource): Promise<{ job: EvalJob } 
   const options: EvalJobOptions = {
     threat: o.threat, eps: o.eps, headlineEps: o.headlineEps, n: o.n, seed: o.seed, batchSize: o.batchSize, budget: o.budget,
     paperAttacks: paper.recipes, paperInWorstCase: o.paperInWorstCase, largeEps: o.largeEps, convergence: o.convergence,
-    cacheDir: o.cacheDir, sanity: o.sanity as Record<string, unknown> | undefined, padding: o.padding,
+    cacheDir: o.cacheDir, sanity: o.sanity, padding: o.padding,
   };
   const weights = await writeModelWeights(src.model);
   const body = {

@@ -28,9 +28,9 @@ export async function runEvalJob(job: EvalJob, opts: RunEvalJobOptions = {}): Pr
       '(the worker\'s lib/ sources or data folder differ: same commit and GRADREG_DATA needed); nothing was evaluated');
     if (evalCodeDigest() !== job.expect.code) throw mismatch('code version');
     if (configHash(modelKey(model)) !== job.expect.model) throw mismatch('model');
-    const { paperAttacks, sanity, ...rest } = job.options;
+    const { paperAttacks, ...rest } = job.options;
     const report = await strongEvaluationAsync(model, data, {
-      ...rest, sanity: sanity as never, paperAttacks: paperAttacks?.map(buildAttack), quiet: true, cache: true,
+      ...rest, paperAttacks: paperAttacks?.map(buildAttack), quiet: true, cache: true,
       onProgress: (done, total) => opts.onProgress?.(done, total, `${job.options.threat} ${done}/${total}`),
     });
     return { key: job.key, results: report.results.length, cachedResults: report.cachedResults, seconds: report.seconds };
